@@ -1,0 +1,92 @@
+"""Budget accounting: what one training iteration costs and whether the next fits.
+
+FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode`` once per
+step kind (critic step, generator step) for the run's fixed batch shape, on
+throw-away copies of the models, so counting costs nothing per step and never
+touches the training state or its random stream.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ganbench.config import Budget
+
+
+def count_flops(step: Callable[[], None]) -> int:
+    """FLOPs of the matmuls/convolutions that ``step`` runs (forward + backward)."""
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return int(counter.get_total_flops())
+
+
+def measure_step_flops(generator, critic, variant, real_batch, sample_z) -> dict[str, int]:
+    """FLOPs of one critic step and one generator step, on deep copies.
+
+    The RNG is forked so the dry run draws nothing from the training stream.
+    """
+    g, d = copy.deepcopy(generator), copy.deepcopy(critic)
+    devices = [real_batch.device] if real_batch.is_cuda else []
+    with torch.random.fork_rng(devices=devices):
+
+        def critic_step():
+            with torch.no_grad():
+                fake = g(sample_z())
+            variant.d_loss(d, real_batch, fake).backward()
+
+        def generator_step():
+            d.requires_grad_(False)
+            variant.g_loss(d, g(sample_z())).backward()
+
+        return {"d_step": count_flops(critic_step), "g_step": count_flops(generator_step)}
+
+
+@dataclass
+class Spent:
+    """What a run has used so far; serialised into checkpoints and the record."""
+
+    flops: int = 0
+    seconds: float = 0.0
+    d_steps: int = 0
+    g_steps: int = 0
+    images_seen: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass
+class BudgetMeter:
+    """Decides whether the next iteration (n_critic critic steps + one generator
+    step) fits, and how far through the budget a run is."""
+
+    budget: Budget
+    iteration_flops: int
+    seconds_per_iteration: list[float] = field(default_factory=list)
+
+    def next_cost(self) -> float:
+        """Predicted cost of the next iteration in the budget's unit."""
+        if self.budget.unit == "flops":
+            return float(self.iteration_flops)
+        recent = self.seconds_per_iteration[-20:]  # recent mean: robust to warm-up
+        return sum(recent) / len(recent) if recent else 0.0
+
+    def next_fits(self, spent: Spent) -> bool:
+        """True when one more iteration stays within the budget and the step cap."""
+        if self.budget.max_g_steps is not None and spent.g_steps >= self.budget.max_g_steps:
+            return False
+        used = spent.flops if self.budget.unit == "flops" else spent.seconds
+        return used + self.next_cost() <= self.budget.limit
+
+    def progress(self, spent: Spent) -> float:
+        """Fraction of the budget spent (the larger of the unit and the step cap)."""
+        used = spent.flops if self.budget.unit == "flops" else spent.seconds
+        fraction = used / self.budget.limit
+        if self.budget.max_g_steps:
+            fraction = max(fraction, spent.g_steps / self.budget.max_g_steps)
+        return min(fraction, 1.0)

@@ -1,0 +1,180 @@
+"""Typed, frozen configuration: budgets and single-run settings.
+
+Everything that reaches the trainer is a frozen dataclass; mappings from TOML or
+the CLI are converted by :func:`from_mapping`, which rejects unknown keys and
+wrong types with a message naming where they came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ganbench.errors import ConfigError
+
+BUDGET_UNITS = {"flops": "flops", "flop": "flops", "s": "seconds", "sec": "seconds", "seconds": "seconds"}
+SI_PREFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
+BUDGET_FORM = "a number and a unit, e.g. '2e11flops', '50 GFLOPs', '1.5TFLOP' or '600s' / '600 seconds'"
+_BUDGET_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)(flops?|s|sec|seconds)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A compute allowance per run: ``limit`` FLOPs or device seconds,
+    optionally capped at ``max_g_steps`` generator steps."""
+
+    unit: str
+    limit: float
+    max_g_steps: Optional[int] = None
+
+    def __post_init__(self):
+        if self.unit not in ("flops", "seconds"):
+            raise ConfigError(f"budget unit {self.unit!r} is unknown; use 'flops' or 'seconds'")
+        if not self.limit > 0:
+            raise ConfigError(f"budget limit must be positive, got {self.limit}")
+        if self.max_g_steps is not None and self.max_g_steps <= 0:
+            raise ConfigError(f"max_g_steps must be positive, got {self.max_g_steps}")
+
+    @classmethod
+    def parse(cls, text: str, max_g_steps: Optional[int] = None) -> "Budget":
+        """Parse '2e11flops', '50GFLOPs', '600s'. Seconds take no SI prefix."""
+        match = _BUDGET_RE.match(str(text))
+        if not match or (match.group(2) and BUDGET_UNITS[match.group(3).lower()] == "seconds"):
+            raise ConfigError(f"malformed budget {text!r}: expected {BUDGET_FORM}")
+        number, prefix, unit = match.groups()
+        limit = float(number) * SI_PREFIXES[prefix.lower()]
+        return cls(BUDGET_UNITS[unit.lower()], limit, max_g_steps)
+
+    def __str__(self) -> str:
+        text = f"{self.limit:.3g} FLOPs" if self.unit == "flops" else f"{self.limit:g} s"
+        return text + (f" (<= {self.max_g_steps} G steps)" if self.max_g_steps else "")
+
+
+DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one training run. ``None`` fields are filled
+    from the variant's defaults (or the data kind) by :func:`resolve`."""
+
+    variant: str
+    dataset: str
+    seed: int
+    budget: Budget
+    benchmark: Optional[str] = None
+    batch_size: int = 64
+    width: Optional[int] = None  # hidden units (MLP) / base channels (DCGAN)
+    z_dim: Optional[int] = None
+    lr: Optional[float] = None
+    betas: Optional[tuple[float, float]] = None
+    n_critic: Optional[int] = None
+    d_norm: Optional[str] = None
+    variant_options: dict = field(default_factory=dict)
+    snapshot_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
+    log_every: int = 10  # generator steps between loss-trace points
+    checkpoint_every: int = 200  # generator steps between checkpoints
+    device: str = "cpu"
+    data_dir: Optional[str] = None
+    channels_last: bool = False  # GPU options, off by default, recorded when on
+    autocast_bf16: bool = False
+    compile: bool = False
+
+    def __post_init__(self):
+        for name in ("batch_size", "log_every", "checkpoint_every"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        fractions = self.snapshot_fractions
+        if not fractions or any(not 0 < f <= 1 for f in fractions) or list(fractions) != sorted(set(fractions)):
+            raise ConfigError(f"snapshot_fractions must be increasing values in (0, 1], got {fractions}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return json_ready(dataclasses.asdict(self))
+
+
+# Defaults by data kind: MLP width and z size from the PacGAN toy setting
+# (z in R^2); DCGAN width 64 and z in R^64 for small images.
+KIND_DEFAULTS = {"points": {"width": 128, "z_dim": 2}, "images": {"width": 64, "z_dim": 64}}
+
+
+def resolve(config: RunConfig, data_kind: str) -> RunConfig:
+    """Fill every ``None`` from the variant's defaults and the data kind."""
+    from ganbench.variants import VARIANTS, build_options_check
+
+    variant = VARIANTS.get(config.variant)
+    build_options_check(variant, config.variant_options)
+    defaults = variant.defaults
+    fills = {
+        "lr": defaults.lr,
+        "betas": tuple(defaults.betas),
+        "n_critic": defaults.n_critic,
+        "d_norm": defaults.d_norm,
+        **KIND_DEFAULTS[data_kind],
+    }
+    return dataclasses.replace(config, **{k: v for k, v in fills.items() if getattr(config, k) is None})
+
+
+def json_ready(value: Any) -> Any:
+    """Recursively turn tuples into lists so records compare equal after a JSON round trip."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def from_mapping(cls: type, data: dict[str, Any], where: str):
+    """Build dataclass ``cls`` from a mapping, naming ``where`` in every error.
+
+    Unknown keys, missing required keys and wrong types are rejected; nested
+    dataclasses and tuples are converted.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}")
+    values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    missing = [
+        n for n, f in fields.items()
+        if n not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, where)
+    if dataclasses.is_dataclass(hint):
+        return value if isinstance(value, hint) else from_mapping(hint, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        item = args[0] if args else Any
+        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (list, dict) or hint in (dict, list, Any):
+        expected = origin or hint
+        if expected is not Any and not isinstance(value, expected):
+            raise ConfigError(f"{where}: expected a {expected.__name__}, got {value!r}")
+        return value
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and (type(value) is not hint):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value

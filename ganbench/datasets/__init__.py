@@ -1,0 +1,14 @@
+"""Datasets behind one API: ``load_dataset(name, split, data_dir) -> DataSplit``."""
+
+from ganbench.datasets import cifar, idx, mixtures, stacked  # noqa: F401  (registration)
+from ganbench.datasets.base import (
+    DATASETS,
+    DataSplit,
+    DatasetInfo,
+    load_dataset,
+    register_dataset,
+    to_model_space,
+    to_uint8,
+)
+
+__all__ = ["DATASETS", "DataSplit", "DatasetInfo", "load_dataset", "register_dataset", "to_model_space", "to_uint8"]

@@ -1,0 +1,87 @@
+"""One loader API for every dataset: ``load_dataset(name, split) -> DataSplit``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor
+
+from ganbench.registry import Registry
+
+#: name -> loader(split, data_dir) -> DataSplit
+DATASETS: Registry[Callable[..., "DataSplit"]] = Registry("dataset")
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What downstream stages need to know about a dataset.
+
+    ``kind`` is "images" (uint8 [N, C, H, W]) or "points" (float32 [N, 2]).
+    ``centers``/``std`` describe the true modes of 2-D mixtures.
+    """
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    num_modes: int
+    centers: Optional[Tensor] = field(default=None, compare=False)
+    std: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """A dataset split held in memory: samples, their labels / mode ids, and info."""
+
+    data: Tensor
+    labels: Tensor
+    info: DatasetInfo
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+
+def register_dataset(name: str):
+    """Decorator for loader functions ``(split, data_dir) -> DataSplit``."""
+    return DATASETS.register(name)
+
+
+def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None) -> DataSplit:
+    """Load split ``split`` ("train" or "test") of dataset ``name``.
+
+    ``data_dir`` (or env ``GANBENCH_DATA_DIR``) is where user-provided files are
+    looked for first; each loader documents its own search order.
+    """
+    from ganbench.errors import ConfigError
+
+    loader = DATASETS.get(name)
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    if data_dir is None and os.environ.get("GANBENCH_DATA_DIR"):
+        data_dir = os.environ["GANBENCH_DATA_DIR"]
+    return loader(split, Path(data_dir) if data_dir else None)
+
+
+def to_model_space(images: Tensor) -> Tensor:
+    """uint8 images in [0, 255] -> float in [-1, 1] (the generator's tanh range)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(x: Tensor) -> Tensor:
+    """Generator output in [-1, 1] -> uint8 images, rounding to nearest."""
+    return ((x.detach().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def cache_dir() -> Path:
+    """Where downloads go: ``$GANBENCH_CACHE`` or ``~/.cache/ganbench``."""
+    return Path(os.environ.get("GANBENCH_CACHE", Path.home() / ".cache" / "ganbench"))
+
+
+def downloads_allowed() -> bool:
+    """Downloads are tried unless ``GANBENCH_OFFLINE=1`` (tests and air-gapped users)."""
+    return os.environ.get("GANBENCH_OFFLINE", "0") not in ("1", "true", "yes")

@@ -1,0 +1,114 @@
+"""What a GAN variant is: its losses and its defaults, nothing else.
+
+The trainer is identical for every variant; a variant only says how to score
+a batch (``d_loss``, ``g_loss``) and which optimiser settings and critic
+normalisation it ships with. Scores ``D(x)`` are raw logits / critic values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from ganbench.errors import ConfigError
+from ganbench.registry import Registry
+
+VARIANTS: Registry[type["Variant"]] = Registry("variant")
+
+
+def register_variant(name: str):
+    """Class decorator: ``@register_variant("my-gan")`` makes it trainable by name."""
+
+    def decorate(cls: type[Variant]) -> type[Variant]:
+        cls.name = name
+        return VARIANTS.register(name)(cls)
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Training settings a variant ships with; benchmark files may override them.
+
+    ``d_norm`` is the critic's normalisation: "batch", "layer" or "none".
+    Penalised objectives must not use batch norm: the penalty is per sample.
+    """
+
+    n_critic: int = 1
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_norm: str = "batch"
+    d_weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Variants without hyperparameters of their own."""
+
+
+class Variant:
+    """Base class: subclasses set ``defaults`` and implement the objectives.
+
+    ``d_objective`` / ``g_objective`` work on scores alone (known-answer
+    testable); ``d_loss`` / ``g_loss`` take the critic and the batches, for
+    objectives that need more than scores (penalties, margins).
+    """
+
+    name: ClassVar[str] = "?"
+    defaults: ClassVar[Defaults] = Defaults()
+    Options: ClassVar[type] = NoOptions
+
+    def __init__(self, **options: Any):
+        self.options = build_options(self.Options, options, self.name)
+
+    # --- score-level objectives -------------------------------------------------
+    def d_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def g_objective(self, fake_scores: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    # --- batch-level losses used by the trainer ---------------------------------
+    def d_loss(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        """Critic loss on a real batch and a (detached) fake batch."""
+        return self.d_objective(critic(real), critic(fake))
+
+    def g_loss(self, critic: nn.Module, fake: Tensor) -> Tensor:
+        """Generator loss on a fake batch that carries the generator's graph."""
+        return self.g_objective(critic(fake))
+
+    def d_weight_decay(self) -> float:
+        """L2 weight decay of the critic's optimiser (a Lipschitz control option)."""
+        return self.defaults.d_weight_decay
+
+
+def build_options(options_cls: type, values: dict[str, Any], variant: str):
+    """Build a variant's frozen options dataclass, rejecting unknown keys by name."""
+    fields = {f.name: f for f in dataclasses.fields(options_cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        valid = ", ".join(sorted(fields)) or "(none)"
+        raise ConfigError(f"variant {variant!r} has no option(s) {unknown}; valid options: {valid}")
+    return options_cls(**values)
+
+
+def interpolate(real: Tensor, fake: Tensor) -> Tensor:
+    """x_hat = x + a (G(z) - x), a ~ U[0, 1] per sample, ready for autograd.grad.
+
+    The returned tensor is a view of a leaf, not the leaf itself: FlopCounterMode
+    cannot follow ``autograd.grad`` with respect to a leaf, and the view costs nothing.
+    """
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
+    x_hat = (real + alpha * (fake - real)).detach().requires_grad_(True)
+    return x_hat.view_as(x_hat)
+
+
+def gradient_norm(critic: nn.Module, x: Tensor) -> Tensor:
+    """Per-sample ||grad_x D(x)||_2, with a graph so it can be penalised."""
+    scores = critic(x)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.flatten(1).norm(2, dim=1)
