@@ -28,16 +28,18 @@ def count_flops(step: Callable[[], None]) -> int:
 def measure_step_flops(generator, critic, variant, real_batch, sample_z) -> dict[str, int]:
     """FLOPs of one critic step and one generator step, on deep copies.
 
-    The RNG is forked so the dry run draws nothing from the training stream.
+    ``real_batch`` and ``sample_z`` are callables; the RNG is forked so the dry
+    run draws nothing from the training stream.
     """
     g, d = copy.deepcopy(generator), copy.deepcopy(critic)
-    devices = [real_batch.device] if real_batch.is_cuda else []
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() and next(g.parameters()).is_cuda else []
     with torch.random.fork_rng(devices=devices):
+        real = real_batch()
 
         def critic_step():
             with torch.no_grad():
                 fake = g(sample_z())
-            variant.d_loss(d, real_batch, fake).backward()
+            variant.d_loss(d, real, fake).backward()
 
         def generator_step():
             d.requires_grad_(False)

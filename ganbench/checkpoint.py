@@ -21,10 +21,17 @@ PREVIOUS = "checkpoint.prev.pt"
 
 
 def save_checkpoint(run_dir: Path, payload: dict[str, Any]) -> None:
-    """Rotate latest -> previous, then write the new latest atomically."""
+    """Keep the current latest as previous, then write the new latest atomically.
+
+    The previous generation is made by a hard link and a rename, so at every
+    instant a complete ``checkpoint.pt`` exists (a kill never leaves a gap).
+    """
     latest, previous = Path(run_dir) / LATEST, Path(run_dir) / PREVIOUS
     if latest.exists():
-        os.replace(latest, previous)
+        link = previous.with_suffix(".link.tmp")
+        link.unlink(missing_ok=True)
+        os.link(latest, link)
+        os.replace(link, previous)
     atomic_torch_save(latest, payload)
 
 

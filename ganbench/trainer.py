@@ -128,8 +128,8 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     data = load_dataset(config.dataset, "train", config.data_dir)
     config = resolve(config, data.info.kind)
     run = build_run(config, data)
+    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z)
     state, events = restore(run, run_dir)
-    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch(), run.sample_z)
     meter = BudgetMeter(config.budget, config.n_critic * step_flops["d_step"] + step_flops["g_step"])
     if config.compile:
         run.generator, run.critic = torch.compile(run.generator), torch.compile(run.critic)

@@ -1,0 +1,51 @@
+"""The ``ganbench`` command line: thin wiring of library functions.
+
+Each command group lives in its own module; errors a user can fix
+(:class:`~ganbench.errors.GanbenchError`) print as one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ganbench import __version__
+from ganbench.errors import GanbenchError
+
+
+class GanbenchGroup(click.Group):
+    """Turns GanbenchError into ``error: ...`` and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GanbenchError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=GanbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ganbench")
+def main() -> None:
+    """ganbench: GAN objectives trained under equal compute budgets and scored
+    with FID/IS/KID, precision/recall, density/coverage and mode-collapse metrics.
+
+    \b
+    Typical use:
+      ganbench list                 what can be trained
+      ganbench run --all            train and score every benchmark
+      ganbench report               rebuild tables and figures from results/
+      ganbench regress              CI stability check against results/baseline
+    """
+
+
+def _register() -> None:
+    from ganbench.cli.listing import list_command
+    from ganbench.cli.train import train_command
+
+    for command in (list_command, train_command):
+        main.add_command(command)
+
+
+_register()

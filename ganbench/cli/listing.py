@@ -1,0 +1,29 @@
+"""``ganbench list``: registered variants, datasets and benchmark files."""
+
+from pathlib import Path
+
+import click
+
+
+@click.command("list")
+@click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True,
+              help="Directory of benchmark TOML files.")
+def list_command(benchmarks_dir: Path) -> None:
+    """List variants (with their defaults), datasets and benchmarks."""
+    from ganbench.datasets import DATASETS
+    from ganbench.variants import VARIANTS
+
+    click.echo("variants:")
+    for name in VARIANTS.names():
+        d = VARIANTS.get(name).defaults
+        click.echo(f"  {name:<16} n_critic={d.n_critic} lr={d.lr:g} betas={tuple(d.betas)} critic norm={d.d_norm}")
+    click.echo("datasets:")
+    for name in DATASETS.names():
+        doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()[0]
+        click.echo(f"  {name:<22} {doc}")
+    click.echo(f"benchmarks ({benchmarks_dir}):")
+    files = sorted(benchmarks_dir.glob("*.toml")) if benchmarks_dir.is_dir() else []
+    for path in files:
+        click.echo(f"  {path.stem}")
+    if not files:
+        click.echo("  (none found)")

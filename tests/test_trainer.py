@@ -1,0 +1,183 @@
+"""The budgeted trainer: budgets, snapshots, determinism, divergence, resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ganbench.config import Budget, RunConfig
+from ganbench.errors import CheckpointError
+from ganbench.io import safe_torch_load
+from ganbench.record import comparable, read_record
+from ganbench.trainer import train
+from ganbench.variants import VARIANTS, Variant, register_variant
+from ganbench.variants.vanilla import Vanilla
+
+ALL = ["vanilla", "vanilla-mm", "wgan-gp", "lsgan", "loss-sensitive"]
+BUDGET = Budget.parse("3e9flops")
+
+
+def config(variant="vanilla", budget=BUDGET, **kw):
+    return RunConfig(variant=variant, dataset="ring8", seed=0, budget=budget, **kw)
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {v: train(config(v), root / v) for v in ALL}
+
+
+@pytest.mark.parametrize("variant", ALL)
+def test_spent_flops_within_one_iteration_of_budget(records, variant):
+    r = records[variant]
+    assert r["status"] == "finished"
+    assert r["spent"]["flops"] <= BUDGET.limit
+    assert BUDGET.limit - r["spent"]["flops"] < r["iteration_flops"]
+    n_critic = r["config"]["n_critic"]
+    assert r["spent"]["d_steps"] == n_critic * r["spent"]["g_steps"]
+    assert r["spent"]["flops"] == r["spent"]["g_steps"] * r["iteration_flops"]
+    assert r["spent"]["images_seen"] == r["spent"]["g_steps"] * 64 * (2 * n_critic + 1)
+
+
+def test_wgan_gp_pays_for_its_critic_steps(records):
+    wgan, vanilla = records["wgan-gp"], records["vanilla"]
+    assert wgan["config"]["n_critic"] == 5
+    assert wgan["iteration_flops"] > 5 * vanilla["step_flops"]["d_step"]
+    assert wgan["spent"]["g_steps"] < vanilla["spent"]["g_steps"] / 4
+
+
+def test_snapshots_at_budget_fractions(records, tmp_path):
+    r = records["lsgan"]
+    fractions = [s["fraction"] for s in r["snapshots"]]
+    assert fractions == pytest.approx([0.1 * k for k in range(1, 11)])
+    for s in r["snapshots"][:-1]:
+        assert s["progress"] >= s["fraction"] - 1e-9
+        assert s["flops"] - r["iteration_flops"] < s["fraction"] * BUDGET.limit <= s["flops"]
+    assert r["snapshots"][-1]["g_step"] == r["spent"]["g_steps"]
+
+
+def test_record_carries_config_versions_device_and_traces(records):
+    r = records["wgan-gp"]
+    assert r["schema_version"] == 1 and r["seed"] == 0 and r["dataset"] == "ring8"
+    assert r["config"]["lr"] == 1e-4 and r["config"]["betas"] == [0.5, 0.9]
+    assert r["budget"] == {"unit": "flops", "limit": 3e9, "max_g_steps": None}
+    assert {"torch", "python", "ganbench", "numpy"} <= set(r["versions"])
+    assert r["device"]["type"] == "cpu" and r["samples"] == "samples.npy"
+    assert len(r["losses"]["g_step"]) == len(r["losses"]["d_loss"]) > 0
+
+
+def test_same_seed_same_record_other_seed_differs(tmp_path):
+    a = train(config("lsgan"), tmp_path / "a")
+    b = train(config("lsgan"), tmp_path / "b")
+    c = train(RunConfig("lsgan", "ring8", 1, BUDGET), tmp_path / "c")
+    assert comparable(a) == comparable(b)
+    assert a["losses"] != c["losses"]
+
+
+def test_max_g_steps_cap_and_seconds_budget(tmp_path):
+    capped = train(config(budget=Budget.parse("1e12flops", max_g_steps=7)), tmp_path / "cap")
+    assert capped["spent"]["g_steps"] == 7 and capped["progress"] == 1.0
+    timed = train(config(budget=Budget.parse("0.5s")), tmp_path / "sec")
+    # Seconds are predicted from recent iterations, so a step slowed by another
+    # process can overshoot by its own jitter; on a quiet machine spent <= 0.5.
+    assert timed["status"] == "finished" and timed["spent"]["g_steps"] > 10
+    assert 0.25 < timed["spent"]["seconds"] < 0.75
+
+
+def test_finished_run_is_not_redone(tmp_path):
+    first = train(config(), tmp_path)
+    mtime = os.path.getmtime(tmp_path / "record.json")
+    assert train(config(), tmp_path) == first and os.path.getmtime(tmp_path / "record.json") == mtime
+
+
+CALLS = {"n": 0}
+
+
+@register_variant("nan-after-5")
+class NanAfterFive(Vanilla):
+    """Vanilla whose critic loss turns NaN on its 7th call: a divergence. The
+    first call is the trainer's FLOP-counting dry run, so training sees NaN at step 6."""
+
+    def d_objective(self, real_scores, fake_scores):
+        CALLS["n"] += 1
+        loss = super().d_objective(real_scores, fake_scores)
+        return loss * float("nan") if CALLS["n"] > 6 else loss
+
+
+def test_divergence_is_recorded_not_raised(tmp_path):
+    CALLS["n"] = 0
+    r = train(config("nan-after-5"), tmp_path)
+    assert r["status"] == "diverged"
+    assert r["diverged"] == {"g_step": 6, "loss": "d_loss", "value": "nan"}
+    assert read_record(tmp_path)["status"] == "diverged" and r["samples"] is None
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path):
+    cfg = config(checkpoint_every=5, budget=Budget.parse("1e12flops", max_g_steps=12))
+    reference = train(cfg, tmp_path / "ref")
+    run_dir = tmp_path / "run"
+    train(cfg, run_dir)
+    (run_dir / "record.json").unlink()  # pretend it never finished
+    (run_dir / "checkpoint.pt").write_bytes(b"not a zip file")
+    resumed = train(cfg, run_dir)
+    assert any("ignored checkpoint.pt" in e for e in resumed["resume_events"])
+    assert any("checkpoint.prev.pt" in e for e in resumed["resume_events"])
+    assert comparable(resumed) == comparable(reference)
+
+
+def test_pickled_object_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"state": object()}, path)
+    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+        safe_torch_load(path)
+
+
+KILL_SCRIPT = """
+import sys, torch
+torch.set_num_threads(1)
+from ganbench.config import Budget, RunConfig
+from ganbench.trainer import train
+train(RunConfig("lsgan", "ring8", 3, Budget.parse("6e10flops"), checkpoint_every=25), sys.argv[1])
+"""
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_record(tmp_path):
+    reference = train(RunConfig("lsgan", "ring8", 3, Budget.parse("6e10flops"), checkpoint_every=25), tmp_path / "ref")
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(run_dir)])
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run_dir / "checkpoint.prev.pt").exists():
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed = read_record(run_dir)
+    assert killed["status"] == "interrupted", "the run finished before it could be killed"
+    assert 0 < killed["spent"]["g_steps"] < reference["spent"]["g_steps"]
+    resumed = train(RunConfig("lsgan", "ring8", 3, Budget.parse("6e10flops"), checkpoint_every=25), run_dir)
+    assert any(e.startswith("resumed at generator step") for e in resumed["resume_events"])
+    assert comparable(resumed) == comparable(reference)
+
+
+def test_other_config_in_run_dir_is_refused(tmp_path):
+    from ganbench.errors import GanbenchError
+
+    cfg = config(checkpoint_every=2, budget=Budget.parse("1e12flops", max_g_steps=4))
+    train(cfg, tmp_path)
+    (tmp_path / "record.json").unlink()
+    with pytest.raises(GanbenchError, match="different config"):
+        train(config("lsgan", checkpoint_every=2, budget=Budget.parse("1e12flops", max_g_steps=4)), tmp_path)
+
+
+def test_image_run_end_to_end(tmp_path):
+    pytest.importorskip("PIL")
+    from tests.test_datasets import write_mnist_like
+
+    data = write_mnist_like(tmp_path / "data", n_train=64)
+    r = train(RunConfig("wgan-gp", "fashion-mnist", 0, Budget.parse("1e12flops", max_g_steps=2), width=8,
+                        data_dir=str(data)), tmp_path / "run")
+    assert r["status"] == "finished" and r["samples"] == "samples.png" and (tmp_path / "run/samples.png").exists()
+    assert r["config"]["d_norm"] == "layer"

@@ -1,0 +1,188 @@
+"""Known-answer tests for every variant's objective, on hand-made scores and tensors."""
+
+import math
+from dataclasses import dataclass
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganbench.errors import ConfigError, UnknownNameError
+from ganbench.variants import VARIANTS, Defaults, Variant, make_variant, register_variant
+from ganbench.variants.wgan_gp import gradient_penalty
+
+REAL = torch.tensor([2.0, -1.0])
+FAKE = torch.tensor([0.5, -3.0])
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+def test_vanilla_losses_match_log_sigmoid_by_hand():
+    v = make_variant("vanilla")
+    expected_d = -(math.log(sigmoid(2.0)) + math.log(sigmoid(-1.0))) / 2 - (
+        math.log(1 - sigmoid(0.5)) + math.log(1 - sigmoid(-3.0))
+    ) / 2
+    expected_g = -(math.log(sigmoid(0.5)) + math.log(sigmoid(-3.0))) / 2
+    assert v.d_objective(REAL, FAKE).item() == pytest.approx(expected_d, rel=1e-6)
+    assert v.g_objective(FAKE).item() == pytest.approx(expected_g, rel=1e-6)
+
+
+def test_vanilla_is_stable_at_huge_logits():
+    v = make_variant("vanilla")
+    loss = v.d_objective(torch.tensor([1000.0]), torch.tensor([-1000.0]))
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_minimax_generator_loss_is_log_one_minus_d():
+    v = make_variant("vanilla-mm")
+    expected = (math.log(1 - sigmoid(0.5)) + math.log(1 - sigmoid(-3.0))) / 2
+    assert v.g_objective(FAKE).item() == pytest.approx(expected, rel=1e-6)
+    assert v.d_objective(REAL, FAKE).item() == pytest.approx(make_variant("vanilla").d_objective(REAL, FAKE).item())
+
+
+def test_minimax_saturates_where_non_saturating_does_not():
+    """At D(G(z)) = -10 (D sure the sample is fake) the minimax gradient vanishes."""
+    s = torch.tensor([-10.0], requires_grad=True)
+    make_variant("vanilla-mm").g_objective(s).backward()
+    mm_grad = abs(s.grad.item())
+    s.grad = None
+    make_variant("vanilla").g_objective(s).backward()
+    assert mm_grad < 1e-4 < abs(s.grad.item())
+
+
+def test_lsgan_01_coding():
+    v = make_variant("lsgan")
+    expected_d = 0.5 * ((1.0**2 + (-2.0) ** 2) / 2) + 0.5 * ((0.5**2 + (-3.0) ** 2) / 2)
+    expected_g = 0.5 * (((0.5 - 1) ** 2 + (-3.0 - 1) ** 2) / 2)
+    assert v.d_objective(REAL, FAKE).item() == pytest.approx(expected_d)
+    assert v.g_objective(FAKE).item() == pytest.approx(expected_g)
+
+
+def test_lsgan_minus1_1_0_coding_and_bad_coding():
+    v = make_variant("lsgan", coding="-1-1-0")
+    expected_d = 0.5 * ((1.0**2 + 2.0**2) / 2) + 0.5 * ((1.5**2 + (-2.0) ** 2) / 2)
+    assert v.d_objective(REAL, FAKE).item() == pytest.approx(expected_d)
+    assert v.g_objective(FAKE).item() == pytest.approx(0.5 * ((0.5**2 + 3.0**2) / 2))
+    with pytest.raises(ConfigError, match="coding"):
+        make_variant("lsgan", coding="0-2")
+
+
+class Linear(nn.Module):
+    """D(x) = w . x: its input gradient is w everywhere, so ||grad|| = ||w||."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(w))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w
+
+
+def test_wgan_gp_objective_and_penalty_with_known_gradient_norm():
+    v = make_variant("wgan-gp")
+    assert v.d_objective(REAL, FAKE).item() == pytest.approx((0.5 - 3.0) / 2 - (2.0 - 1.0) / 2)
+    assert v.g_objective(FAKE).item() == pytest.approx(-(0.5 - 3.0) / 2)
+    critic = Linear([3.0, 4.0])  # ||w|| = 5 -> penalty (5 - 1)^2 = 16 at every x_hat
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(16.0)
+    expected = (critic(fake).mean() - critic(real).mean()).item() + 10 * 16.0
+    assert v.d_loss(critic, real, fake).item() == pytest.approx(expected, rel=1e-5)
+    assert gradient_penalty(Linear([0.6, 0.8]), real, fake).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_wgan_gp_penalty_is_differentiable_wrt_critic():
+    critic = Linear([3.0, 4.0])
+    gradient_penalty(critic, torch.randn(4, 2), torch.randn(4, 2)).backward()
+    # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w|| = 2 * 4 * (0.6, 0.8)
+    assert torch.allclose(critic.w.grad, torch.tensor([4.8, 6.4]), atol=1e-5)
+
+
+def test_loss_sensitive_margin_on_hand_computed_pair():
+    v = make_variant("loss-sensitive", margin_scale=2.0)
+    real = torch.tensor([[1.0, 0.0, -1.0, 0.5]])
+    fake = torch.tensor([[0.0, 0.0, 1.0, 0.5]])
+    # mean |x - G(z)| = (1 + 0 + 2 + 0) / 4 = 0.75 -> Delta = 1.5
+    assert v.margin(real, fake).item() == pytest.approx(1.5)
+    # L = softplus(score): hinge max(0, 1.5 + softplus(0) - softplus(1))
+    real_s, fake_s = torch.tensor([0.0]), torch.tensor([1.0])
+    expected = max(0.0, 1.5 + math.log(2) - math.log(1 + math.e))
+    assert v.pair_objective(real_s, fake_s, v.margin(real, fake)).item() == pytest.approx(expected)
+    # a fake scored far worse than the margin asks costs nothing
+    assert v.pair_objective(real_s, torch.tensor([10.0]), torch.tensor([1.5])).item() == 0.0
+    assert v.g_objective(fake_s).item() == pytest.approx(math.log(1 + math.e))
+
+
+def test_loss_sensitive_reference_margin_scale_and_gamma():
+    v = make_variant("loss-sensitive")
+    assert v.options.margin_scale == pytest.approx(0.0002 * 64 * 64 * 3)  # 2.4576
+    g = make_variant("loss-sensitive", gamma=0.5)
+    real_s, fake_s, margin = torch.tensor([0.0]), torch.tensor([5.0]), torch.tensor([0.0])
+    assert g.pair_objective(real_s, fake_s, margin).item() == pytest.approx(0.5 * math.log(2))
+
+
+def test_loss_sensitive_lipschitz_penalty_zero_for_unit_slope():
+    """L(x) = softplus(w.x) is linear for large w.x; along pairs that differ in
+    the direction of w the finite-difference slope is exactly ||w||."""
+    v = make_variant("loss-sensitive")
+    w = torch.tensor([0.6, 0.8])
+    real = torch.full((8, 2), 50.0)
+    fake = real + torch.linspace(0.5, 3.0, 8)[:, None] * w
+    assert v.lipschitz_penalty(Linear([0.6, 0.8]), real, fake).item() == pytest.approx(0.0, abs=1e-4)
+    # slope 5 -> (5 - 1)^2 = 16
+    assert v.lipschitz_penalty(Linear([3.0, 4.0]), real, fake).item() == pytest.approx(16.0, rel=1e-3)
+
+
+def test_loss_sensitive_weight_decay_option():
+    assert make_variant("loss-sensitive").d_weight_decay() == 0.0
+    assert make_variant("loss-sensitive", lipschitz="weight-decay").d_weight_decay() == pytest.approx(5e-5)
+    with pytest.raises(ConfigError):
+        make_variant("loss-sensitive", lipschitz="spectral")
+
+
+def test_variant_defaults_follow_the_papers():
+    assert VARIANTS.get("wgan-gp").defaults == Defaults(n_critic=5, lr=1e-4, betas=(0.5, 0.9), d_norm="layer")
+    assert VARIANTS.get("loss-sensitive").defaults.d_norm == "none"
+    assert VARIANTS.get("vanilla").defaults.d_norm == "batch"
+
+
+def test_unknown_variant_and_option_are_named():
+    with pytest.raises(UnknownNameError, match="valid variants: loss-sensitive, lsgan, vanilla"):
+        make_variant("ls")
+    with pytest.raises(ConfigError, match="no option"):
+        make_variant("wgan-gp", gp_wieght=5)
+
+
+def test_a_sixth_variant_is_one_decorated_class():
+    @dataclass(frozen=True)
+    class HingeOptions:
+        margin: float = 1.0
+
+    @register_variant("hinge-test")
+    class Hinge(Variant):
+        defaults = Defaults(n_critic=2, lr=3e-4)
+        Options = HingeOptions
+
+        def d_objective(self, real_scores, fake_scores):
+            m = self.options.margin
+            return F.relu(m - real_scores).mean() + F.relu(m + fake_scores).mean()
+
+        def g_objective(self, fake_scores):
+            return -fake_scores.mean()
+
+    try:
+        assert "hinge-test" in VARIANTS.names()
+        v = make_variant("hinge-test")
+        assert v.d_objective(REAL, FAKE).item() == pytest.approx((0 + 2.0) / 2 + (1.5 + 0) / 2)
+        from ganbench.config import Budget, RunConfig
+        from ganbench.trainer import train
+
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as out:
+            record = train(RunConfig("hinge-test", "ring8", 0, Budget.parse("2e9flops")), out)
+        assert record["status"] == "finished" and record["config"]["n_critic"] == 2
+    finally:
+        VARIANTS.unregister("hinge-test")
