@@ -88,13 +88,17 @@ class RunConfig:
         for name in ("batch_size", "log_every", "checkpoint_every"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
-        fractions = self.snapshot_fractions
-        if not fractions or any(not 0 < f <= 1 for f in fractions) or list(fractions) != sorted(set(fractions)):
-            raise ConfigError(f"snapshot_fractions must be increasing values in (0, 1], got {fractions}")
+        check_fractions(self.snapshot_fractions)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
         return json_ready(dataclasses.asdict(self))
+
+
+def check_fractions(fractions: tuple[float, ...]) -> None:
+    """Snapshot fractions must be strictly increasing values in (0, 1]."""
+    if not fractions or any(not 0 < f <= 1 for f in fractions) or list(fractions) != sorted(set(fractions)):
+        raise ConfigError(f"snapshot_fractions must be increasing values in (0, 1], got {list(fractions)}")
 
 
 # Defaults by data kind: MLP width and z size from the PacGAN toy setting
@@ -168,6 +172,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         item = args[0] if args else Any
         return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict and len(args) == 2 and dataclasses.is_dataclass(args[1]):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return {k: _convert(args[1], v, f"{where}.{k}") for k, v in value.items()}
     if origin in (list, dict) or hint in (dict, list, Any):
         expected = origin or hint
         if expected is not Any and not isinstance(value, expected):

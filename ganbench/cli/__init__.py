@@ -42,9 +42,11 @@ def main() -> None:
 
 def _register() -> None:
     from ganbench.cli.listing import list_command
+    from ganbench.cli.report import report_command
+    from ganbench.cli.run import run_command
     from ganbench.cli.train import train_command
 
-    for command in (list_command, train_command):
+    for command in (list_command, train_command, run_command, report_command):
         main.add_command(command)
 
 

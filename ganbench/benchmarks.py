@@ -1,0 +1,163 @@
+"""Benchmark definitions: ``benchmarks/NAME.toml`` -> :class:`BenchmarkConfig` -> runs.
+
+A benchmark fixes a dataset, an architecture size, the variants compared and,
+per profile (``smoke``, ``quick``, ``full``), one compute budget shared by every
+variant, the seeds and the evaluation sample counts. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ganbench.config import DEFAULT_FRACTIONS, Budget, RunConfig, check_fractions, from_mapping
+from ganbench.errors import ConfigError, UnknownNameError
+
+PROFILES = ("smoke", "quick", "full")
+DEFAULT_PROFILE = "quick"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training settings shared by every variant (None: the variant's / kind's default)."""
+
+    batch_size: int = 64
+    width: Optional[int] = None
+    z_dim: Optional[int] = None
+    log_every: int = 10
+    checkpoint_every: int = 200
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How snapshots are scored: sample counts, extractor, which snapshots."""
+
+    n_samples: int = 10_000  # generated samples per snapshot (Lucic et al.: 10k)
+    n_real: Optional[int] = None  # real test samples; None = the whole test split
+    extractor: Optional[str] = None  # image benchmarks: "fmnist-cnn" or "inception-v3-compat"
+    snapshots: str = "all"  # "all" or "last"
+
+    def __post_init__(self):
+        if self.snapshots not in ("all", "last"):
+            raise ConfigError(f"eval.snapshots must be 'all' or 'last', got {self.snapshots!r}")
+        if self.n_samples <= 0:
+            raise ConfigError(f"eval.n_samples must be positive, got {self.n_samples}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One size of a benchmark: its budget, seeds and overrides of train/eval."""
+
+    budget: str
+    seeds: tuple[int, ...] = (0, 1, 2)
+    max_g_steps: Optional[int] = None
+    snapshot_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
+    train: TrainSettings = field(default_factory=TrainSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+
+    def __post_init__(self):
+        Budget.parse(self.budget, self.max_g_steps)  # fail at load time, not mid-suite
+        check_fractions(self.snapshot_fractions)
+        if not self.seeds:
+            raise ConfigError("seeds must list at least one seed")
+
+
+@dataclass(frozen=True)
+class VariantOverride:
+    """Per-variant hyperparameters that differ from the variant's defaults."""
+
+    lr: Optional[float] = None
+    betas: Optional[tuple[float, float]] = None
+    n_critic: Optional[int] = None
+    d_norm: Optional[str] = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """A parsed benchmark file."""
+
+    name: str
+    dataset: str
+    profiles: dict[str, Profile]
+    description: str = ""
+    variants: tuple[str, ...] = ()  # empty: every registered variant
+    primary_metric: str = "fid"
+    overrides: dict[str, VariantOverride] = field(default_factory=dict)
+    search_space: dict = field(default_factory=dict)  # read by `ganbench sweep`
+
+    def variant_names(self) -> list[str]:
+        from ganbench.variants import VARIANTS
+
+        return list(self.variants) or VARIANTS.names()
+
+    def profile(self, name: str) -> Profile:
+        if name not in self.profiles:
+            raise UnknownNameError(
+                f"benchmark {self.name!r} has no profile {name!r}; it defines: {', '.join(sorted(self.profiles))}"
+            )
+        return self.profiles[name]
+
+    def run_configs(self, profile: str, device: str = "cpu") -> list[RunConfig]:
+        """Every (variant, seed) run of a profile, in a fixed order."""
+        p = self.profile(profile)
+        budget = Budget.parse(p.budget, p.max_g_steps)
+        configs = []
+        for variant in self.variant_names():
+            o = self.overrides.get(variant, VariantOverride())
+            for seed in p.seeds:
+                configs.append(RunConfig(
+                    variant=variant, dataset=self.dataset, seed=seed, budget=budget, benchmark=self.name,
+                    batch_size=p.train.batch_size, width=p.train.width, z_dim=p.train.z_dim,
+                    lr=o.lr, betas=o.betas, n_critic=o.n_critic, d_norm=o.d_norm, variant_options=dict(o.options),
+                    snapshot_fractions=p.snapshot_fractions, log_every=p.train.log_every,
+                    checkpoint_every=p.train.checkpoint_every, device=device,
+                ))
+        return configs
+
+
+def load_benchmark(path: Path) -> BenchmarkConfig:
+    """Parse and validate one benchmark file; every error names the file and key."""
+    from ganbench.datasets import DATASETS
+    from ganbench.variants import VARIANTS, build_options_check
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    data.setdefault("name", path.stem)
+    config = from_mapping(BenchmarkConfig, data, str(path))
+    try:
+        DATASETS.get(config.dataset)
+    except UnknownNameError as exc:
+        raise ConfigError(f"{path}: dataset: {exc}") from None
+    for where, names in (("variants", config.variants), ("overrides", tuple(config.overrides))):
+        for name in names:
+            if name not in VARIANTS:
+                raise ConfigError(f"{path}: {where}: unknown variant {name!r}; valid variants: {', '.join(VARIANTS.names())}")
+    for name, override in config.overrides.items():
+        try:
+            build_options_check(VARIANTS.get(name), override.options)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: overrides.{name}.options: {exc}") from None
+    unknown_profiles = sorted(set(config.profiles) - set(PROFILES))
+    if unknown_profiles or not config.profiles:
+        raise ConfigError(f"{path}: profiles must be among {', '.join(PROFILES)}; got {sorted(config.profiles) or 'none'}")
+    return config
+
+
+def discover(benchmarks_dir: Path, names: tuple[str, ...] = ()) -> list[BenchmarkConfig]:
+    """Load all benchmarks in a directory (``perf/`` excluded), or just ``names``."""
+    benchmarks_dir = Path(benchmarks_dir)
+    if not benchmarks_dir.is_dir():
+        raise ConfigError(f"benchmark directory {benchmarks_dir} does not exist; pass --benchmarks-dir")
+    available = {p.stem: p for p in sorted(benchmarks_dir.glob("*.toml"))}
+    for name in names:
+        if name not in available:
+            raise UnknownNameError(f"unknown benchmark {name!r}; valid benchmarks: {', '.join(available) or '(none)'}")
+    return [load_benchmark(available[n]) for n in (names or tuple(available))]

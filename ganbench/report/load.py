@@ -1,0 +1,258 @@
+"""Run records on disk -> pandas DataFrames the tables and figures read.
+
+A record that cannot be read (bad JSON, unknown schema version, a missing or
+ill-typed field) is skipped with a :class:`RecordWarning` naming the file; the
+report goes on with the rest. Runs are classified, never dropped:
+
+- ``finished``: status ``finished`` and every final metric finite;
+- ``diverged``: status ``diverged``, a ``diverged`` entry, or final metrics
+  missing or non-finite (a NaN FID is a divergence, not a number to average);
+- ``incomplete``: still ``running``, ``interrupted`` or ``failed``, or
+  finished but not scored yet (``ganbench.evaluate`` fills the metrics later).
+
+Only finished runs feed means and curves; the other two are counted per
+variant so every table can show them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ganbench.errors import GanbenchError
+from ganbench.record import FINAL_STATUSES, RECORD_NAME, SCHEMA_VERSION, STATUSES
+
+SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
+BUDGET_UNITS = ("flops", "seconds")
+_INCOMPLETE = set(STATUSES) - set(FINAL_STATUSES)
+
+RUN_COLUMNS = ["benchmark", "variant", "seed", "dataset", "status", "outcome",
+               "budget_unit", "budget_limit", "max_g_steps", "run_dir", "samples", "record"]
+FINAL_COLUMNS = ["benchmark", "variant", "seed", "metric", "value"]
+CURVE_COLUMNS = ["benchmark", "variant", "seed", "fraction", "flops", "seconds", "metric", "value"]
+
+
+class RecordWarning(UserWarning):
+    """A run record was skipped; the message names the file and the reason."""
+
+
+class NoRecordsError(GanbenchError):
+    """There is nothing to report on (no records, or none selected)."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record left out of the report, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Records:
+    """Every readable record under a results directory, as tidy tables."""
+
+    root: Path
+    runs: pd.DataFrame
+    finals: pd.DataFrame
+    curves: pd.DataFrame
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class _BadRecord(ValueError):
+    pass
+
+
+def _number(value) -> float:
+    """A metric value as float; null, strings and the like become NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return float(value)
+
+
+def _require(record: dict, key: str, types: tuple):
+    if key not in record:
+        raise _BadRecord(f"missing field '{key}'")
+    value = record[key]
+    if not isinstance(value, types) or isinstance(value, bool):
+        raise _BadRecord(f"field '{key}' has type {type(value).__name__}")
+    return value
+
+
+def _metrics_of(obj, where: str) -> dict[str, float]:
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise _BadRecord(f"'{where}' is not an object")
+    return {str(k): _number(v) for k, v in obj.items()}
+
+
+def _budget(record: dict) -> tuple[str, float, object]:
+    budget = _require(record, "budget", (dict,))
+    unit, limit = budget.get("unit"), budget.get("limit")
+    if unit not in BUDGET_UNITS:
+        raise _BadRecord(f"budget unit {unit!r} is not one of {BUDGET_UNITS}")
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        raise _BadRecord("budget limit is missing or not a number")
+    return unit, float(limit), budget.get("max_g_steps")
+
+
+def _snapshots(record: dict) -> list[dict]:
+    snaps = record.get("snapshots") or []
+    if not isinstance(snaps, list) or not all(isinstance(s, dict) for s in snaps):
+        raise _BadRecord("'snapshots' is not a list of objects")
+    for snap in snaps:
+        if "fraction" not in snap:
+            raise _BadRecord("a snapshot has no 'fraction'")
+    return sorted(snaps, key=lambda s: _number(s["fraction"]))
+
+
+def _outcome(status: str, record: dict, final: dict[str, float]) -> str:
+    if status in _INCOMPLETE:
+        return "incomplete"
+    if status == "diverged" or record.get("diverged"):
+        return "diverged"
+    if not final:
+        # The trainer writes a finished record with empty metrics; scoring
+        # (ganbench.evaluate) comes later, and marks divergence itself.
+        # Not scored yet is not diverged.
+        return "incomplete"
+    if not all(math.isfinite(v) for v in final.values()):
+        return "diverged"
+    return "finished"
+
+
+def _read(path: Path) -> dict:
+    """The record as a dict, checked to be JSON of a schema version we know."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise _BadRecord(f"unreadable JSON ({err})") from None
+    if not isinstance(record, dict):
+        raise _BadRecord("not a JSON object")
+    version = record.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise _BadRecord(f"unknown schema_version {version!r} "
+                         f"(supported: {sorted(SUPPORTED_SCHEMA_VERSIONS)})")
+    return record
+
+
+def _parse(path: Path, root: Path) -> tuple[dict, list[dict], list[dict]]:
+    """One record file -> (run row, final metric rows, curve rows)."""
+    record = _read(path)
+    variant = _require(record, "variant", (str,))
+    dataset = _require(record, "dataset", (str,))
+    seed = _require(record, "seed", (int,))
+    status = _require(record, "status", (str,))
+    if status not in STATUSES:
+        raise _BadRecord(f"unknown status {status!r}")
+    benchmark = record.get("benchmark")
+    if benchmark is not None and not isinstance(benchmark, str):
+        raise _BadRecord("field 'benchmark' is not a string")
+    # A single `ganbench train` has no benchmark; keep it apart from suites.
+    benchmark = benchmark or f"{dataset} (single runs)"
+    unit, limit, max_g_steps = _budget(record)
+    snaps = _snapshots(record)
+    final = _metrics_of(record.get("metrics"), "metrics")
+    if not final and snaps:
+        final = _metrics_of(snaps[-1].get("metrics"), "snapshots[-1].metrics")
+    outcome = _outcome(status, record, final)
+    run_dir = path.parent.relative_to(root).as_posix()
+    samples = record.get("samples")
+    key = {"benchmark": benchmark, "variant": variant, "seed": seed}
+    run = {**key, "dataset": dataset, "status": status, "outcome": outcome,
+           "budget_unit": unit, "budget_limit": limit, "max_g_steps": max_g_steps,
+           "run_dir": run_dir, "samples": samples if isinstance(samples, str) else "",
+           "record": path.relative_to(root).as_posix()}
+    if outcome != "finished":
+        return run, [], []
+    finals = [{**key, "metric": m, "value": v} for m, v in final.items()]
+    return run, finals, _curve_rows(key, snaps)
+
+
+def _curve_rows(key: dict, snaps: list[dict]) -> list[dict]:
+    rows = []
+    for snap in snaps:
+        cost = {"fraction": _number(snap["fraction"]), "flops": _number(snap.get("flops")),
+                "seconds": _number(snap.get("seconds"))}
+        for m, v in _metrics_of(snap.get("metrics"), "snapshot metrics").items():
+            # A finished run may have had a non-finite metric mid-way (e.g. a
+            # snapshot too collapsed to score); it has no point on the curve.
+            if math.isfinite(v):
+                rows.append({**key, **cost, "metric": m, "value": v})
+    return rows
+
+
+def load_records(results_dir: str | Path) -> Records:
+    """Read every ``runs/**/record.json`` under ``results_dir``.
+
+    Unreadable records are skipped with a :class:`RecordWarning`; a second
+    record for the same (benchmark, variant, seed) is skipped the same way.
+    Raises :class:`NoRecordsError` when no record is usable.
+    """
+    root = Path(results_dir)
+    paths = sorted((root / "runs").glob(f"**/{RECORD_NAME}"), key=lambda p: p.as_posix())
+    if not paths:
+        raise NoRecordsError(f"no run records found: {root / 'runs'}/**/{RECORD_NAME} "
+                             "matched nothing (run `ganbench run` first?)")
+    runs, finals, curves, skipped, seen = [], [], [], [], set()
+    for path in paths:
+        name = path.relative_to(root).as_posix()
+        try:
+            run, fin, cur = _parse(path, root)
+            key = (run["benchmark"], run["variant"], run["seed"])
+            if key in seen:
+                raise _BadRecord("duplicate of an earlier record for %s/%s/seed%d" % key)
+        except _BadRecord as err:
+            skipped.append(Skipped(name, str(err)))
+            warnings.warn(f"skipping {name}: {err}", RecordWarning, stacklevel=2)
+            continue
+        seen.add(key)
+        runs.append(run)
+        finals += fin
+        curves += cur
+    if not runs:
+        raise NoRecordsError(f"none of the {len(paths)} run records under {root} "
+                             "could be read (see the warnings above)")
+    return Records(root, pd.DataFrame(runs, columns=RUN_COLUMNS),
+                   pd.DataFrame(finals, columns=FINAL_COLUMNS),
+                   pd.DataFrame(curves, columns=CURVE_COLUMNS), skipped)
+
+
+def _matches(key: str, wanted) -> bool:
+    # `--metric fid` selects every extractor's FID; `--metric fid/fmnist-cnn` one.
+    return key in wanted or key.partition("/")[0] in wanted
+
+
+def select(records: Records, benchmarks=None, variants=None, metrics=None) -> Records:
+    """Keep only the named benchmarks, variants and metrics (None keeps all).
+
+    Raises :class:`NoRecordsError` naming what is available when a filter
+    matches nothing.
+    """
+    runs, finals, curves = records.runs, records.finals, records.curves
+    for column, wanted in (("benchmark", benchmarks), ("variant", variants)):
+        if not wanted:
+            continue
+        available = sorted(runs[column].unique())
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise NoRecordsError(f"no records for {column} {', '.join(unknown)}; "
+                                 f"available: {', '.join(available)}")
+        runs = runs[runs[column].isin(wanted)]
+        finals = finals[finals[column].isin(wanted)]
+        curves = curves[curves[column].isin(wanted)]
+    if metrics:
+        known = sorted(set(records.finals["metric"]) | set(records.curves["metric"]))
+        if known and not any(_matches(k, metrics) for k in known):
+            raise NoRecordsError(f"no run has metric {', '.join(metrics)}; "
+                                 f"available: {', '.join(known)}")
+        finals = finals[finals["metric"].map(lambda m: _matches(m, metrics)).astype(bool)]
+        curves = curves[curves["metric"].map(lambda m: _matches(m, metrics)).astype(bool)]
+    return Records(records.root, runs.reset_index(drop=True), finals.reset_index(drop=True),
+                   curves.reset_index(drop=True), records.skipped)

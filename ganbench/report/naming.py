@@ -1,0 +1,99 @@
+"""What each metric key means to a report: display name, direction, order.
+
+Metric keys are flat strings from the run record, e.g. ``modes`` or
+``fid/fmnist-cnn``; the part after the slash names the feature extractor.
+Reports always show the extractor in the header, so numbers from different
+extractors can never be read as one column.
+"""
+
+from __future__ import annotations
+
+# Base metric -> (display name, higher_is_better).
+_BASE: dict[str, tuple[str, bool]] = {
+    "modes": ("Modes", True),
+    "high_quality": ("High-quality", True),
+    "reverse_kl": ("Reverse KL", False),
+    "fid": ("FID", False),
+    "is": ("IS", True),
+    "kid": ("KID", False),
+    "precision": ("Precision", True),
+    "recall": ("Recall", True),
+    "density": ("Density", True),
+    "coverage": ("Coverage", True),
+    "classes_covered": ("Classes covered", True),
+    "class_kl": ("Class KL", False),
+    "ndb": ("NDB", False),
+    "jsd": ("JSD", False),
+}
+
+# Column order in every table: mode-collapse metrics of 2-D data first, then
+# sample-quality metrics, then the class/bin based ones.
+_ORDER = list(_BASE)
+
+# Extractor names as readers know them; anything else is shown upper-cased.
+_EXTRACTORS = {"inception-v3-compat": "Inception", "fmnist-cnn": "FMNIST-CNN"}
+
+
+def split_key(key: str) -> tuple[str, str | None]:
+    """Split ``"fid/fmnist-cnn"`` into ``("fid", "fmnist-cnn")``."""
+    base, _, extractor = key.partition("/")
+    return base, (extractor or None)
+
+
+def extractor_label(extractor: str) -> str:
+    """Human name of a feature extractor: ``inception-v3-compat`` -> ``Inception``."""
+    return _EXTRACTORS.get(extractor, extractor.upper())
+
+
+def metric_label(key: str) -> str:
+    """Column header for a metric key, naming the extractor when there is one.
+
+    >>> metric_label("fid/fmnist-cnn")
+    'FID (FMNIST-CNN)'
+    >>> metric_label("fid/inception-v3-compat")
+    'FID (Inception)'
+    """
+    base, extractor = split_key(key)
+    name = _BASE.get(base, (key if extractor is None else base, True))[0]
+    return name if extractor is None else f"{name} ({extractor_label(extractor)})"
+
+
+def higher_is_better(key: str) -> bool | None:
+    """True/False for known metrics, None when the direction is unknown."""
+    entry = _BASE.get(split_key(key)[0])
+    return None if entry is None else entry[1]
+
+
+def arrow(key: str) -> str:
+    """``↑``, ``↓`` or ``""`` (unknown direction) for a metric key."""
+    better = higher_is_better(key)
+    return "" if better is None else ("↑" if better else "↓")
+
+
+def sort_metrics(keys) -> list[str]:
+    """Known metrics in the fixed order, extractors sorted; unknown ones last."""
+    def rank(key: str):
+        base, extractor = split_key(key)
+        known = base in _BASE
+        return (not known, _ORDER.index(base) if known else 0, base, extractor or "")
+
+    return sorted(set(keys), key=rank)
+
+
+def primary_metrics(keys) -> list[str]:
+    """The metrics that rank variants on a benchmark, most important first.
+
+    Image benchmarks rank by FID (Inception when it was computed, since that
+    is the number the literature quotes; otherwise the domain extractor).
+    2-D and stacked data without FID rank by modes covered, ties broken by
+    reverse KL. Otherwise the first known metric decides.
+    """
+    keys = sort_metrics(keys)
+    fids = [k for k in keys if split_key(k)[0] == "fid"]
+    if fids:
+        preferred = [k for k in fids if split_key(k)[1] == "inception-v3-compat"]
+        return (preferred or fids)[:1]
+    if "modes" in keys:
+        return ["modes"] + (["reverse_kl"] if "reverse_kl" in keys else [])
+    known = [k for k in keys if higher_is_better(k) is not None]
+    return known[:1]
