@@ -1,0 +1,72 @@
+"""``ganbench run``: train and score benchmarks through an executor."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from ganbench.benchmarks import DEFAULT_PROFILE, PROFILES
+
+
+@click.command("run")
+@click.argument("names", nargs=-1)
+@click.option("--all", "run_all", is_flag=True, help="Run every benchmark in --benchmarks-dir.")
+@click.option("--profile", type=click.Choice(PROFILES), default=DEFAULT_PROFILE, show_default=True,
+              help="Benchmark size: smoke (CI, minutes), quick (2-core CPU, ~20 min), full (paper scale, GPU).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Results directory: runs go to OUT/runs/<benchmark>/<variant>/seed<k>/.")
+@click.option("--workers", type=int, default=None, help="Parallel runs (default: one per core, or per GPU).")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local process pool, or Ray (pip install 'ganbench[ray]') for clusters.")
+@click.option("--address", default=None, help="Ray cluster address (default: start or join a local one).")
+@click.option("--variant", "variants", multiple=True, help="Only these variants (repeatable).")
+@click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
+@click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")
+@click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True)
+def run_command(names, run_all, profile, out, workers, device, executor, address, variants, force, report,
+                benchmarks_dir) -> None:
+    """Train and score benchmarks NAMES (or --all) under equal compute budgets.
+
+    Finished runs are skipped; an interrupted suite resumes where it stopped;
+    a diverged run is recorded and the suite goes on. Exits 1 when a run failed
+    for another reason than divergence.
+    """
+    from tqdm import tqdm
+
+    from ganbench.benchmarks import discover
+    from ganbench.errors import ConfigError
+    from ganbench.executors import run_local, run_ray
+    from ganbench.suite import plan
+
+    if not names and not run_all:
+        raise ConfigError("name benchmarks to run, or pass --all (see `ganbench list`)")
+    benchmarks = discover(benchmarks_dir, () if run_all else tuple(names))
+    tasks = plan(benchmarks, profile, out, device=device, force=force, variants=tuple(variants))
+    for bench in benchmarks:
+        if profile not in bench.profiles:
+            click.echo(f"skipping {bench.name}: no {profile!r} profile (it defines {', '.join(sorted(bench.profiles))})")
+    click.echo(f"{len(tasks)} runs ({len(benchmarks)} benchmarks, profile {profile}) -> {out}/runs")
+    outcomes = run_ray(tasks, address) if executor == "ray" else run_local(tasks, workers)
+    results = []
+    with tqdm(total=len(tasks), unit="run", desc="suite", dynamic_ncols=True) as bar:
+        for outcome in outcomes:
+            results.append(outcome)
+            bar.set_postfix_str(f"{outcome.run_id}: {outcome.status}", refresh=False)
+            bar.update()
+    counts = Counter(o.status for o in results)
+    click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)
+    for o in failed:
+        click.echo(f"FAILED {o.run_id}: {o.error}", err=True)
+    for o in sorted((o for o in results if o.status == "claimed"), key=lambda o: o.run_id):
+        click.echo(f"not run {o.run_id}: {o.error}", err=True)
+    if report and not failed:
+        from ganbench.report import write_report
+
+        written = write_report(out)
+        click.echo(f"report: {len(written)} files under {out}")
+    sys.exit(1 if failed else 0)

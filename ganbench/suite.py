@@ -1,0 +1,147 @@
+"""The suite: benchmarks x variants x seeds, each run trained then scored.
+
+A task is self-contained (a config, a directory, evaluation settings), so any
+executor can run it: :mod:`ganbench.executors` holds the local process pool
+and Ray. Finished runs are skipped, interrupted ones resume, and a per-run
+claim file keeps two suite processes on one results directory from doing the
+same run twice.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ganbench.benchmarks import BenchmarkConfig, EvalSettings
+from ganbench.config import RunConfig
+from ganbench.errors import GanbenchError
+from ganbench.record import FINAL_STATUSES, read_record, record_path
+
+CLAIM = ".claim"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run of the suite: train ``config`` into ``run_dir`` and score it."""
+
+    config: RunConfig
+    run_dir: str
+    eval: EvalSettings
+    force: bool = False
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.config.benchmark}/{self.config.variant}/seed{self.config.seed}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to a task: ``finished``, ``diverged``, ``skipped``, ``claimed`` or ``failed``."""
+
+    run_id: str
+    status: str
+    seconds: float = 0.0
+    error: Optional[str] = None
+
+
+def run_dir_for(out: Path, config: RunConfig) -> Path:
+    return Path(out) / "runs" / str(config.benchmark) / config.variant / f"seed{config.seed}"
+
+
+def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device: str = "cpu",
+         force: bool = False, variants: tuple[str, ...] = ()) -> list[Task]:
+    """All tasks of a profile, in a fixed order (benchmark, variant, seed)."""
+    tasks = []
+    for bench in benchmarks:
+        if profile not in bench.profiles:
+            continue  # e.g. cifar10 defines only the GPU-sized `full` profile
+        eval_settings = bench.profile(profile).eval
+        for config in bench.run_configs(profile, device):
+            if not variants or config.variant in variants:
+                tasks.append(Task(config, str(run_dir_for(out, config)), eval_settings, force))
+    return tasks
+
+
+def is_complete(task: Task) -> bool:
+    """True when the run ended and every snapshot that should be scored is."""
+    if task.force or not record_path(task.run_dir).exists():
+        return False
+    try:
+        record = read_record(Path(task.run_dir))
+    except GanbenchError:
+        return False
+    if record.get("status") not in FINAL_STATUSES:
+        return False
+    wanted = record["snapshots"] if task.eval.snapshots == "all" else record["snapshots"][-1:]
+    return record["status"] == "diverged" and not record["snapshots"] or all(s["metrics"] for s in wanted)
+
+
+def execute(task: Task) -> Outcome:
+    """Train and score one task; never raises (errors become ``failed``)."""
+    start = time.perf_counter()
+    run_dir = Path(task.run_dir)
+    if not task.force and is_complete(task):
+        return Outcome(task.run_id, "skipped")
+    if not claim(run_dir):
+        return Outcome(task.run_id, "claimed", error="another ganbench process is running it")
+    try:
+        from ganbench.evaluate import evaluate_run
+        from ganbench.trainer import train
+
+        record = train(task.config, run_dir, force=task.force)
+        if record["snapshots"]:
+            e = task.eval
+            record = evaluate_run(run_dir, n_samples=e.n_samples, n_real=e.n_real, extractor=e.extractor,
+                                  snapshots=e.snapshots)
+        return Outcome(task.run_id, record["status"], time.perf_counter() - start)
+    except Exception as exc:  # the suite goes on; the summary says what failed and why
+        detail = str(exc) if isinstance(exc, GanbenchError) else "".join(traceback.format_exception(exc)[-3:])
+        return Outcome(task.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {detail}".strip())
+    finally:
+        release(run_dir)
+
+
+def claim(run_dir: Path) -> bool:
+    """Atomically claim a run directory (O_EXCL); a claim by a dead process is taken over."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / CLAIM
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _claim_is_live(path):
+                return False
+            path.unlink(missing_ok=True)  # stale: its owner died
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{socket.gethostname()} {os.getpid()}\n")
+        return True
+    return False
+
+
+def release(run_dir: Path) -> None:
+    path = Path(run_dir) / CLAIM
+    try:
+        host, pid = path.read_text().split()
+        if host == socket.gethostname() and int(pid) == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def _claim_is_live(path: Path) -> bool:
+    try:
+        host, pid = path.read_text().split()
+        if host != socket.gethostname():
+            return True  # cannot check another machine's processes: respect the claim
+        os.kill(int(pid), 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):
+        return False  # unreadable or half-written claim: treat as stale
