@@ -1,15 +1,14 @@
-"""Shared test settings: one torch thread, no downloads, a private cache."""
+"""Shared test settings: one torch thread, no downloads, a private cache.
+
+Set at import time, before any fixture runs, so module-scoped fixtures never
+write into the user's ~/.cache/ganbench.
+"""
 
 import os
+import tempfile
 
-import pytest
 import torch
 
 os.environ.setdefault("GANBENCH_OFFLINE", "1")
+os.environ["GANBENCH_CACHE"] = tempfile.mkdtemp(prefix="ganbench-test-cache-")
 torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    """Each test session caches features and downloads in its own directory."""
-    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

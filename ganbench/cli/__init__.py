@@ -41,12 +41,14 @@ def main() -> None:
 
 
 def _register() -> None:
+    from ganbench.cli.eval import eval_command
+    from ganbench.cli.extractor import extractor_group
     from ganbench.cli.listing import list_command
     from ganbench.cli.report import report_command
     from ganbench.cli.run import run_command
     from ganbench.cli.train import train_command
 
-    for command in (list_command, train_command, run_command, report_command):
+    for command in (list_command, train_command, eval_command, run_command, report_command, extractor_group):
         main.add_command(command)
 
 

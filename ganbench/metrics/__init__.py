@@ -1,0 +1,43 @@
+"""Scoring generated samples: pure functions of samples, features extracted once per set.
+
+Public API:
+
+- ``score_points(fake [N, 2], info) -> dict``: ``modes``, ``high_quality``, ``reverse_kl``
+  (PacGAN definitions; score ``POINT_SAMPLES`` = 2500 points).
+- ``score_images(fake_uint8 [N, C, H, W], dataset, ...) -> dict``: ``fid/<ext>``,
+  ``is/<ext>``, ``kid/<ext>``, ``precision/<ext>``, ``recall/<ext>``,
+  ``density/<ext>``, ``coverage/<ext>``, ``classes_covered``/``class_kl`` (or
+  ``modes``/``reverse_kl`` for stacked data), ``ndb``, ``jsd``.
+- ``stability_summary(snapshots, metric, lower_is_better) -> dict``.
+- ``LOWER_IS_BETTER``: the direction of every metric key prefix.
+
+Errors a user can fix raise ``MetricError`` (a ``ValueError``).
+"""
+
+from ganbench.extractors.errors import MetricError
+from ganbench.metrics.fidelity import (
+    density_coverage,
+    fid,
+    fid_from_statistics,
+    fid_statistics,
+    inception_score,
+    kid,
+    precision_recall,
+)
+from ganbench.metrics.images import IMAGE_METRICS, IMAGE_SAMPLES, score_images
+from ganbench.metrics.modes import POINT_SAMPLES, score_points
+from ganbench.metrics.ndb import fit_bins, ndb_jsd
+from ganbench.metrics.stability import stability_summary
+
+#: Direction of each metric (key before any "/extractor" suffix).
+LOWER_IS_BETTER = {
+    "fid": True, "kid": True, "is": False, "precision": False, "recall": False,
+    "density": False, "coverage": False, "modes": False, "high_quality": False,
+    "reverse_kl": True, "classes_covered": False, "class_kl": True, "ndb": True, "jsd": True,
+}
+
+__all__ = [
+    "IMAGE_METRICS", "IMAGE_SAMPLES", "LOWER_IS_BETTER", "MetricError", "POINT_SAMPLES",
+    "density_coverage", "fid", "fid_from_statistics", "fid_statistics", "fit_bins", "inception_score",
+    "kid", "ndb_jsd", "precision_recall", "score_images", "score_points", "stability_summary",
+]

@@ -1,0 +1,172 @@
+"""``score_images``: every image metric of one generated sample set, features extracted once.
+
+Real-data features, statistics, predicted classes and NDB bins come from the
+on-disk cache (``ganbench.metrics.cache``) after the first call.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+from torch import Tensor
+
+from ganbench.extractors import EXTRACTORS, LoadedExtractor, extract_features, load_extractor
+from ganbench.extractors import inception
+from ganbench.extractors.errors import MetricError
+from ganbench.metrics import cache, fidelity, modes, ndb
+
+#: Metric groups ``score_images`` knows, in output order.
+IMAGE_METRICS = ("fid", "is", "kid", "precision_recall", "density_coverage", "modes", "ndb")
+FEATURE_METRICS = frozenset({"fid", "kid", "precision_recall", "density_coverage"})
+#: Lucic et al. 2018 ("Are GANs Created Equal?") compute FID from 10k generated and
+#: 10k test images on Fashion-MNIST; callers pass fewer for smoke runs.
+IMAGE_SAMPLES = 10_000
+#: The domain classifier of each dataset: its logits are the dataset's classes.
+DOMAIN_EXTRACTOR = {"fashion-mnist": "fmnist-cnn", "stacked-fashion-mnist": "fmnist-cnn"}
+STACKED_DATASETS = frozenset({"stacked-fashion-mnist", "stacked-mnist"})
+#: Fixed seed of the real subset when ``n_real`` is below the split size.
+SUBSET_SEED = 0
+
+
+@functools.lru_cache(maxsize=2)
+def _real_images(dataset: str, split: str, n_real: int | None, data_dir) -> Tensor:
+    """The real images scored against (memoised: every snapshot of a run reuses them)."""
+    from ganbench.datasets import load_dataset
+
+    data = load_dataset(dataset, split, data_dir).data
+    if n_real is None or n_real == len(data):
+        return data
+    if not 0 < n_real <= len(data):
+        raise MetricError(
+            f"n_real={n_real} but the {dataset} {split} split has {len(data)} images; pass 1..{len(data)}"
+        )
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(SUBSET_SEED))[:n_real]
+    return data[idx.sort().values]
+
+
+def _real_entry(real: Tensor, dataset: str, split: str, ext: LoadedExtractor) -> dict:
+    """Real features, their FID statistics and (domain classifiers) predicted classes."""
+
+    def compute() -> dict:
+        feats = extract_features(real, ext)
+        stats = fidelity.fid_statistics(feats[ext.spec.feature_layer])
+        entry = {"features": feats[ext.spec.feature_layer].float(),
+                 "mu": torch.from_numpy(stats["mu"]), "sigma": torch.from_numpy(stats["sigma"])}
+        if ext.spec.classes:
+            entry["classes"] = feats[ext.spec.logits_layer].argmax(dim=1)
+        return entry
+
+    key = cache.cache_key(dataset, split, len(real), ext.spec.name, ext.weights_sha256)
+    return cache.load_or_compute(key, compute)
+
+
+def _feature_metrics(fake: dict, real: dict, ext: LoadedExtractor, wanted: set, kid_subset_size: int) -> dict:
+    name, f_fake = ext.spec.name, fake[ext.spec.feature_layer]
+    f_real = real["features"] if real is not None else None
+    out = {}
+    if "fid" in wanted:
+        stats_real = {"mu": real["mu"].numpy(), "sigma": real["sigma"].numpy()}
+        out[f"fid/{name}"] = fidelity.fid_from_statistics(fidelity.fid_statistics(f_fake), stats_real)
+    if "is" in wanted:
+        out[f"is/{name}"] = fidelity.inception_score(fake[ext.spec.logits_layer])
+    if "kid" in wanted:
+        out[f"kid/{name}"] = fidelity.kid(f_fake, f_real, subset_size=kid_subset_size)
+    if "precision_recall" in wanted:
+        out[f"precision/{name}"], out[f"recall/{name}"] = fidelity.precision_recall(f_fake, f_real)
+    if "density_coverage" in wanted:
+        out[f"density/{name}"], out[f"coverage/{name}"] = fidelity.density_coverage(f_fake, f_real)
+    return out
+
+
+def _mode_metrics(fake: Tensor, real: Tensor, dataset: str, split: str, fake_feats: dict) -> dict:
+    ext = load_extractor(DOMAIN_EXTRACTOR[dataset])
+    feats = fake_feats.get(ext.spec.name) or extract_features(fake, ext, (ext.spec.logits_layer,))
+    logits = feats[ext.spec.logits_layer]
+    if dataset in STACKED_DATASETS:
+        return modes.stacked_mode_metrics(logits.argmax(dim=1), num_modes=logits.shape[1])
+    real_classes = _real_entry(real, dataset, split, ext)["classes"]
+    return modes.class_metrics(logits.argmax(dim=1), real_classes, num_classes=logits.shape[1])
+
+
+def _resolve_metrics(metrics, dataset: str) -> set:
+    if metrics is None:
+        return {m for m in IMAGE_METRICS if m != "modes" or dataset in DOMAIN_EXTRACTOR}
+    wanted = set([metrics] if isinstance(metrics, str) else metrics)
+    if unknown := wanted - set(IMAGE_METRICS):
+        raise MetricError(f"unknown image metric(s) {sorted(unknown)}; valid: {', '.join(IMAGE_METRICS)}")
+    if "modes" in wanted and dataset not in DOMAIN_EXTRACTOR:
+        raise MetricError(
+            f"'modes' needs a domain classifier and {dataset} has none (have: {sorted(DOMAIN_EXTRACTOR)})"
+        )
+    return wanted
+
+
+def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int) -> None:
+    """Fail before any extraction when a requested metric cannot be computed."""
+    needs = {"fid": (2, 2), "is": (fidelity.IS_SPLITS, 0), "kid": (kid_subset_size, kid_subset_size),
+             "precision_recall": (fidelity.PRC_K + 1,) * 2, "density_coverage": (1, fidelity.DC_K + 1),
+             "ndb": (1, ndb.NDB_BINS)}
+    for metric in sorted(wanted & needs.keys()):
+        need_fake, need_real = needs[metric]
+        if metric == "kid" and min(n_fake, n_real) < kid_subset_size:
+            raise MetricError(f"KID subset size {kid_subset_size} exceeds the samples ({n_fake} generated, "
+                              f"{n_real} real); pass kid_subset_size <= {min(n_fake, n_real)} or more samples")
+        if n_fake < need_fake or n_real < need_real:
+            raise MetricError(f"{metric} needs >= {need_fake} generated and >= {need_real} real samples, got "
+                              f"{n_fake} and {n_real}; score more samples or drop '{metric}' from metrics")
+
+
+def score_images(
+    fake: Tensor,
+    dataset: str,
+    *,
+    real_split: str = "test",
+    n_real: int | None = None,
+    extractor: str | None = None,
+    metrics=None,
+    kid_subset_size: int = fidelity.KID_SUBSET_SIZE,
+    data_dir: str | os.PathLike | None = None,
+    inception_weights: str | os.PathLike | None = None,
+) -> dict[str, float]:
+    """Score generated uint8 images ``fake`` [N, C, H, W] against ``dataset``'s ``real_split``.
+
+    ``n_real``: real images used (default: the whole split; a fixed seeded subset
+    otherwise). ``extractor``: ``"fmnist-cnn"`` or ``"inception-v3-compat"``
+    (default: the dataset's domain classifier, else Inception). ``metrics``:
+    any of ``IMAGE_METRICS`` (default: all that apply). Returns flat floats:
+    ``fid/<ext>``, ``is/<ext>``, ``kid/<ext>``, ``precision/<ext>``,
+    ``recall/<ext>``, ``density/<ext>``, ``coverage/<ext>``; ``classes_covered``
+    and ``class_kl`` (or ``modes`` and ``reverse_kl`` for stacked datasets);
+    ``ndb`` (fraction of different bins) and ``jsd``. Raises ``MetricError``
+    for empty or too small sample sets, bad weights or missing Inception weights.
+    """
+    if not torch.is_tensor(fake) or fake.dtype != torch.uint8 or fake.dim() != 4:
+        raise MetricError(f"generated images must be a uint8 tensor [N, C, H, W], got "
+                          f"{getattr(fake, 'dtype', type(fake))} {tuple(getattr(fake, 'shape', ()))}; use to_uint8()")
+    if fake.shape[0] == 0:
+        raise MetricError("empty sample set: score_images got 0 images; generate samples first")
+    wanted = _resolve_metrics(metrics, dataset)
+    name = extractor or DOMAIN_EXTRACTOR.get(dataset, inception.NAME)
+    spec = EXTRACTORS.get(name)
+    if spec.datasets is not None and dataset not in spec.datasets:
+        raise MetricError(f"extractor {name} is trained for {', '.join(spec.datasets)}, not {dataset}; "
+                          f"use extractor='{inception.NAME}'")
+    real = _real_images(dataset, real_split, n_real, data_dir)
+    if real.shape[1:] != fake.shape[1:]:
+        raise MetricError(f"generated images are {tuple(fake.shape[1:])}, {dataset} images {tuple(real.shape[1:])}")
+    _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size)
+    out, fake_feats = {}, {}
+    if wanted & (FEATURE_METRICS | {"is"}):
+        ext = load_extractor(name, inception_weights if name == inception.NAME else None)
+        fake_feats[name] = extract_features(fake, ext)
+        real_entry = _real_entry(real, dataset, real_split, ext) if wanted & FEATURE_METRICS else None
+        out.update(_feature_metrics(fake_feats[name], real_entry, ext, wanted, kid_subset_size))
+    if "modes" in wanted:
+        out.update(_mode_metrics(fake, real, dataset, real_split, fake_feats))
+    if "ndb" in wanted:
+        key = cache.cache_key(dataset, real_split, len(real), f"ndb-k{ndb.NDB_BINS}-seed{ndb.KMEANS_SEED}")
+        bins = ndb.NdbBins.from_dict(cache.load_or_compute(key, lambda: ndb.fit_bins(real).to_dict()))
+        out.update(ndb.ndb_jsd(fake, bins))
+    return out
