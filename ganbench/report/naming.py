@@ -8,23 +8,16 @@ extractors can never be read as one column.
 
 from __future__ import annotations
 
-# Base metric -> (display name, higher_is_better).
-_BASE: dict[str, tuple[str, bool]] = {
-    "modes": ("Modes", True),
-    "high_quality": ("High-quality", True),
-    "reverse_kl": ("Reverse KL", False),
-    "fid": ("FID", False),
-    "is": ("IS", True),
-    "kid": ("KID", False),
-    "precision": ("Precision", True),
-    "recall": ("Recall", True),
-    "density": ("Density", True),
-    "coverage": ("Coverage", True),
-    "classes_covered": ("Classes covered", True),
-    "class_kl": ("Class KL", False),
-    "ndb": ("NDB", False),
-    "jsd": ("JSD", False),
+from ganbench.metrics import LOWER_IS_BETTER  # the one home of metric directions
+
+# Base metric -> display name, in table column order.
+_NAMES: dict[str, str] = {
+    "modes": "Modes", "high_quality": "High-quality", "reverse_kl": "Reverse KL",
+    "fid": "FID", "is": "IS", "kid": "KID", "precision": "Precision", "recall": "Recall",
+    "density": "Density", "coverage": "Coverage", "classes_covered": "Classes covered",
+    "class_kl": "Class KL", "ndb": "NDB", "jsd": "JSD",
 }
+_BASE: dict[str, tuple[str, bool]] = {k: (name, not LOWER_IS_BETTER[k]) for k, name in _NAMES.items()}
 
 # Column order in every table: mode-collapse metrics of 2-D data first, then
 # sample-quality metrics, then the class/bin based ones.

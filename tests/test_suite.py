@@ -1,0 +1,126 @@
+"""The suite: smoke profile through the local pool, skip/redo logic, kill-resume, Ray."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ganbench.benchmarks import discover
+from ganbench.cli import main
+from ganbench.executors import run_local
+from ganbench.record import comparable, read_record
+from ganbench.suite import claim, plan, release
+
+ROOT = Path(__file__).resolve().parents[1]
+TWO = ("ring8", "grid25")
+
+
+def smoke_tasks(out, names=TWO, variants=()):
+    return plan(discover(ROOT / "benchmarks", names), "smoke", out, variants=variants)
+
+
+@pytest.fixture(scope="module")
+def suite_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("suite")
+    outcomes = list(run_local(smoke_tasks(out), workers=2))
+    return out, outcomes
+
+
+def test_smoke_suite_of_two_benchmarks_with_two_workers(suite_out):
+    out, outcomes = suite_out
+    tasks = smoke_tasks(out)
+    assert len(outcomes) == len(tasks) == 2 * 5 * 2
+    assert {o.status for o in outcomes} <= {"finished", "diverged"}, [o for o in outcomes if o.error]
+    for task in tasks:
+        record = read_record(Path(task.run_dir))
+        assert record["run_id"] == task.run_id and record["benchmark"] in TWO
+        assert record["spent"]["flops"] <= record["budget"]["limit"]
+        assert all(s["metrics"] for s in record["snapshots"])
+        if record["status"] == "finished":
+            assert {"modes", "high_quality", "reverse_kl"} <= set(record["metrics"])
+
+
+def test_rerun_does_no_work_and_a_deleted_record_is_redone(suite_out):
+    out, _ = suite_out
+    tasks = smoke_tasks(out)
+    again = list(run_local(tasks, workers=2))
+    assert {o.status for o in again} == {"skipped"}
+    victim = Path(tasks[3].run_dir)
+    before = read_record(victim)
+    for name in ("record.json", "checkpoint.pt", "checkpoint.prev.pt"):
+        (victim / name).unlink(missing_ok=True)
+    redo = list(run_local(tasks, workers=2))
+    redone = [o for o in redo if o.status != "skipped"]
+    assert [o.run_id for o in redone] == [tasks[3].run_id]
+    assert comparable(read_record(victim)) == comparable(before)
+
+
+def test_records_do_not_depend_on_worker_count(suite_out, tmp_path):
+    out, _ = suite_out
+    tasks = smoke_tasks(tmp_path, names=("ring8",), variants=("wgan-gp", "lsgan"))
+    list(run_local(tasks, workers=1))
+    for task in tasks:
+        twin = out / Path(task.run_dir).relative_to(tmp_path)
+        assert comparable(read_record(Path(task.run_dir))) == comparable(read_record(twin))
+
+
+def test_claims_are_exclusive_and_stale_claims_are_taken_over(tmp_path):
+    assert claim(tmp_path)
+    assert not claim(tmp_path)  # held by this live process
+    release(tmp_path)
+    (tmp_path / ".claim").write_text(f"{os.uname().nodename} 99999999\n")  # a dead pid
+    assert claim(tmp_path)
+    release(tmp_path)
+
+
+def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
+    command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(tmp_path),
+               "--workers", "2", "--no-report", "--benchmarks-dir", str(ROOT / "benchmarks")]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = tmp_path / "runs" / "ring8"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(runs.glob("*/*/record.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the suite and its workers, mid-run
+    proc.wait()
+    done_before = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/record.json")
+                   if read_record(p)["status"] in ("finished", "diverged") and read_record(p)["metrics"]}
+    assert len(list(runs.glob("*/*/record.json"))) < 10 or len(done_before) < 10, "suite ended before the kill"
+    result = CliRunner().invoke(main, command[3:])
+    assert result.exit_code == 0, result.output
+    records = sorted(runs.glob("*/*/record.json"))
+    assert len(records) == 10
+    assert all(read_record(p)["status"] in ("finished", "diverged") for p in records)
+    for path, mtime in done_before.items():  # nothing finished before the kill was redone
+        assert path.stat().st_mtime_ns == mtime
+
+
+def test_cli_run_reports_summary_and_rejects_missing_names(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "pass --all" in result.output
+    result = runner.invoke(main, ["run", "ring9", "--benchmarks-dir", str(ROOT / "benchmarks")])
+    assert result.exit_code == 2 and "unknown benchmark 'ring9'" in result.output
+
+
+@pytest.mark.slow
+def test_ray_executor_matches_local_records(suite_out, tmp_path):
+    ray = pytest.importorskip("ray")
+    from ganbench.executors import run_ray
+
+    out, _ = suite_out
+    tasks = smoke_tasks(tmp_path, names=("ring8",), variants=("vanilla", "loss-sensitive"))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        outcomes = list(run_ray(tasks))
+    finally:
+        ray.shutdown()
+    assert {o.status for o in outcomes} <= {"finished", "diverged"}, outcomes
+    for task in tasks:
+        twin = out / Path(task.run_dir).relative_to(tmp_path)
+        assert comparable(read_record(Path(task.run_dir))) == comparable(read_record(twin))
