@@ -145,6 +145,10 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
             build_options_check(VARIANTS.get(name), override.options)
         except ConfigError as exc:
             raise ConfigError(f"{path}: overrides.{name}.options: {exc}") from None
+    if config.search_space:  # fail at load time, not when `ganbench sweep` starts
+        from ganbench.sweep.space import load_spaces
+
+        load_spaces(config.search_space, str(path))
     unknown_profiles = sorted(set(config.profiles) - set(PROFILES))
     if unknown_profiles or not config.profiles:
         raise ConfigError(f"{path}: profiles must be among {', '.join(PROFILES)}; got {sorted(config.profiles) or 'none'}")

@@ -46,9 +46,11 @@ def _register() -> None:
     from ganbench.cli.listing import list_command
     from ganbench.cli.report import report_command
     from ganbench.cli.run import run_command
+    from ganbench.cli.sweep import sweep_command
     from ganbench.cli.train import train_command
 
-    for command in (list_command, train_command, eval_command, run_command, report_command, extractor_group):
+    for command in (list_command, train_command, eval_command, run_command, report_command, extractor_group,
+                    sweep_command):
         main.add_command(command)
 
 

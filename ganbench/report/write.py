@@ -110,4 +110,7 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
         text = readme(tables, figures, len(chosen.runs), chosen.skipped,
                       _selection_text(benchmarks, variants, metrics))
         written.append(_write(out / "README.md", text.encode()))
+    from ganbench.sweep.report import write_sweep_report  # lazy: it imports report modules
+
+    written += write_sweep_report(results_dir, out_dir)  # results/sweeps/<benchmark>/, when swept
     return sorted(written)
