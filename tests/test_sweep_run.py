@@ -26,11 +26,7 @@ ARGS = ["ring8", "--variant", VARIANTS[0], "--variant", VARIANTS[1], "--trials",
         "--workers", "2", "--benchmarks-dir", str(ROOT / "benchmarks")]
 GOAL = goal_for("modes")
 
-if "sweep" not in main.commands:  # until ganbench.cli registers it
-    main.add_command(sweep_command)
-    COMMAND = [sys.executable, "-m", "ganbench.cli.sweep"]
-else:
-    COMMAND = [sys.executable, "-m", "ganbench", "sweep"]
+COMMAND = [sys.executable, "-m", "ganbench", "sweep"]
 
 
 def complete_records(root: Path) -> list[Path]:
