@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli import main
-from ganbench.cli.sweep import sweep_command
 from ganbench.record import read_record
 from ganbench.sweep import goal_for, write_sweep_report
 from ganbench.sweep.scoring import read_trial
