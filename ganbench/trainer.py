@@ -103,14 +103,15 @@ def train_iteration(run: Run) -> tuple[list[float], float]:
             d_loss = run.variant.d_loss(run.critic, real, fake)
         d_loss.backward()
         run.opt_d.step()
-        d_losses.append(d_loss.item())
+        d_losses.append(d_loss.detach())
     run.critic.requires_grad_(False)  # the generator step needs no critic gradients
     run.opt_g.zero_grad(set_to_none=True)
     with autocast:
         g_loss = run.variant.g_loss(run.critic, run.generator(run.sample_z()))
     g_loss.backward()
     run.opt_g.step()
-    return d_losses, g_loss.item()
+    values = torch.stack(d_losses + [g_loss.detach()]).float().tolist()  # one device sync per iteration
+    return values[:-1], values[-1]
 
 
 def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bool = False) -> dict[str, Any]:
@@ -132,7 +133,11 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     state, events = restore(run, run_dir)
     meter = BudgetMeter(config.budget, config.n_critic * step_flops["d_step"] + step_flops["g_step"])
     if config.compile:
-        run.generator, run.critic = torch.compile(run.generator), torch.compile(run.critic)
+        # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
+        # "does not currently support double backward".
+        run.generator = torch.compile(run.generator)
+        if not run.variant.double_backward:
+            run.critic = torch.compile(run.critic)
     record = new_record(run, step_flops, events)
     write_record(run_dir, finish_record(record, state, meter, "interrupted"))
     bar = tqdm(total=100, unit="%", desc=record["run_id"], disable=not progress, leave=False)

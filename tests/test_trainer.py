@@ -14,7 +14,7 @@ from ganbench.errors import CheckpointError
 from ganbench.io import safe_torch_load
 from ganbench.record import comparable, read_record
 from ganbench.trainer import train
-from ganbench.variants import VARIANTS, Variant, register_variant
+from ganbench.variants import VARIANTS, register_variant
 from ganbench.variants.vanilla import Vanilla
 
 ALL = ["vanilla", "vanilla-mm", "wgan-gp", "lsgan", "loss-sensitive"]
@@ -97,7 +97,6 @@ def test_finished_run_is_not_redone(tmp_path):
 CALLS = {"n": 0}
 
 
-@register_variant("nan-after-5")
 class NanAfterFive(Vanilla):
     """Vanilla whose critic loss turns NaN on its 7th call: a divergence. The
     first call is the trainer's FLOP-counting dry run, so training sees NaN at step 6."""
@@ -108,9 +107,16 @@ class NanAfterFive(Vanilla):
         return loss * float("nan") if CALLS["n"] > 6 else loss
 
 
-def test_divergence_is_recorded_not_raised(tmp_path):
+@pytest.fixture
+def nan_variant():
+    register_variant("nan-after-5")(NanAfterFive)
+    yield "nan-after-5"
+    VARIANTS.unregister("nan-after-5")
+
+
+def test_divergence_is_recorded_not_raised(tmp_path, nan_variant):
     CALLS["n"] = 0
-    r = train(config("nan-after-5"), tmp_path)
+    r = train(config(nan_variant), tmp_path)
     assert r["status"] == "diverged"
     assert r["diverged"] == {"g_step": 6, "loss": "d_loss", "value": "nan"}
     assert read_record(tmp_path)["status"] == "diverged" and r["samples"] is None

@@ -149,7 +149,7 @@ def test_variant_defaults_follow_the_papers():
 
 
 def test_unknown_variant_and_option_are_named():
-    with pytest.raises(UnknownNameError, match="valid variants: loss-sensitive, lsgan, vanilla"):
+    with pytest.raises(UnknownNameError, match=r"unknown variant 'ls'; valid variants: loss-sensitive, lsgan, .*wgan-gp"):
         make_variant("ls")
     with pytest.raises(ConfigError, match="no option"):
         make_variant("wgan-gp", gp_wieght=5)

@@ -36,12 +36,15 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu for a dry run of the script")
     p.add_argument("--variants", nargs="+", default=["vanilla", "wgan-gp"], choices=C.VARIANT_NAMES)
     p.add_argument("--dataset", default="fashion-mnist", choices=C.DATASET_NAMES)
-    p.add_argument("--iters", type=int, default=60, help="iterations per run (default 60)")
-    p.add_argument("--warmup", type=int, default=10, help="iterations excluded from it/s (default 10)")
+    p.add_argument("--quick", action="store_true", help="20 iterations per run, 5 of them warm-up")
+    p.add_argument("--iters", type=int, default=None, help="iterations per run (default 60, quick 20)")
+    p.add_argument("--warmup", type=int, default=None, help="iterations excluded from it/s (default 10, quick 5)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--width", type=int, default=None, help="model width (default: the data kind's)")
     p.add_argument("--sweep", nargs="+", default=list(FLAGS), choices=FLAGS, help="flags to combine (default all)")
     args = p.parse_args()
+    args.iters = args.iters or (20 if args.quick else 60)
+    args.warmup = args.warmup if args.warmup is not None else (5 if args.quick else 10)
     if args.warmup >= args.iters:
         p.error("--warmup must be smaller than --iters")
     return args

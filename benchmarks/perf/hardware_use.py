@@ -14,6 +14,10 @@ What it measures, on one CPU thread:
               round-robin; "best" is the fastest iteration (consistent with
               the best-of peak), "median" the typical one.
 
+Both are timed in process CPU time: single-threaded, it equals wall time on
+an idle core, and it leaves out the time other processes hold the shared
+core, which would otherwise skew peak and step differently.
+
 Target: best achieved >= 40 % of peak for width 64 and width 32.
 For the worst cell below target of each width and layout, a torch.profiler breakdown (share of self CPU time by
 kind of op, and the convolution/matmul rate alone) says what bounds the step.
@@ -55,9 +59,9 @@ def time_cells(cells: dict, iters: int) -> dict:
         train_iteration(run)  # warm-up: kernel selection, allocator
     for _ in range(iters):
         for key, (run, _) in cells.items():
-            start = time.perf_counter()
+            start = time.process_time()  # CPU time: immune to other processes taking the core
             train_iteration(run)
-            times[key].append(time.perf_counter() - start)
+            times[key].append(time.process_time() - start)
     return times
 
 

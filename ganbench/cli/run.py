@@ -18,7 +18,7 @@ from ganbench.benchmarks import DEFAULT_PROFILE, PROFILES
               help="Benchmark size: smoke (CI, minutes), quick (2-core CPU, ~20 min), full (paper scale, GPU).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Results directory: runs go to OUT/runs/<benchmark>/<variant>/seed<k>/.")
-@click.option("--workers", type=int, default=None, help="Parallel runs (default: one per core, or per GPU).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs (default: one per core, or per GPU).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local process pool, or Ray (pip install 'ganbench[ray]') for clusters.")

@@ -140,6 +140,10 @@ def load_extractor(name: str, weights: str | os.PathLike | None = None, cuda: bo
     """
     spec = EXTRACTORS.get(name)
     path = spec.resolve_weights(None if weights is None else str(weights))
+    if not Path(path).is_file():
+        raise MetricError(f"{name} weights file {path} does not exist; pass an existing file "
+                          "(or reinstall ganbench for the shipped weights)")
+    spec.check_weights(Path(path))  # a corrupt file fails with the fix, before it is hashed for the cache
     sha = weights_sha256(path)
     cuda = torch.cuda.is_available() if cuda is None else cuda
     return LoadedExtractor(spec, _create(name, str(path), sha, cuda), Path(path), sha, cuda)

@@ -61,6 +61,9 @@ class Variant:
     name: ClassVar[str] = "?"
     defaults: ClassVar[Defaults] = Defaults()
     Options: ClassVar[type] = NoOptions
+    #: True when d_loss differentiates the critic's output w.r.t. its input
+    #: (create_graph=True): torch.compile's AOTAutograd cannot double-backward.
+    double_backward: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = build_options(self.Options, options, self.name)

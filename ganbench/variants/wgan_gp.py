@@ -23,6 +23,7 @@ class WganGp(Variant):
     # norm is the drop-in the paper recommends.
     defaults = Defaults(n_critic=5, lr=1e-4, betas=(0.5, 0.9), d_norm="layer")
     Options = WganGpOptions
+    double_backward = True
 
     def d_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return fake_scores.mean() - real_scores.mean()
