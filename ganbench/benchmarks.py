@@ -152,6 +152,11 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
     unknown_profiles = sorted(set(config.profiles) - set(PROFILES))
     if unknown_profiles or not config.profiles:
         raise ConfigError(f"{path}: profiles must be among {', '.join(PROFILES)}; got {sorted(config.profiles) or 'none'}")
+    for name in config.profiles:  # every run config must build: fail now, not mid-suite
+        try:
+            config.run_configs(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: profiles.{name}: {exc}") from None
     return config
 
 

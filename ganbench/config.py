@@ -8,6 +8,7 @@ wrong types with a message naming where they came from.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -85,9 +86,16 @@ class RunConfig:
     compile: bool = False
 
     def __post_init__(self):
-        for name in ("batch_size", "log_every", "checkpoint_every"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("batch_size", "log_every", "checkpoint_every", "width", "z_dim", "n_critic"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} must be positive, got {value}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive finite number, got {self.lr}")
+        if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
+            raise ConfigError(f"betas must be two numbers in [0, 1), got {list(self.betas)}")
+        if self.d_norm is not None and self.d_norm not in ("batch", "layer", "none"):
+            raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: batch, layer, none")
         check_fractions(self.snapshot_fractions)
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,8 +189,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         if expected is not Any and not isinstance(value, expected):
             raise ConfigError(f"{where}: expected a {expected.__name__}, got {value!r}")
         return value
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {type(value).__name__} {value!r}")
     if hint in (int, str, bool) and (type(value) is not hint):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
     return value

@@ -44,13 +44,14 @@ def _register() -> None:
     from ganbench.cli.eval import eval_command
     from ganbench.cli.extractor import extractor_group
     from ganbench.cli.listing import list_command
+    from ganbench.cli.regress import regress_command
     from ganbench.cli.report import report_command
     from ganbench.cli.run import run_command
     from ganbench.cli.sweep import sweep_command
     from ganbench.cli.train import train_command
 
     for command in (list_command, train_command, eval_command, run_command, report_command, extractor_group,
-                    sweep_command):
+                    sweep_command, regress_command):
         main.add_command(command)
 
 

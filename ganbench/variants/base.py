@@ -8,6 +8,7 @@ normalisation it ships with. Scores ``D(x)`` are raw logits / critic values.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -90,13 +91,19 @@ class Variant:
 
 
 def build_options(options_cls: type, values: dict[str, Any], variant: str):
-    """Build a variant's frozen options dataclass, rejecting unknown keys by name."""
+    """Build a variant's frozen options dataclass, rejecting unknown keys and wrong types by name."""
+    from ganbench.config import from_mapping
+
     fields = {f.name: f for f in dataclasses.fields(options_cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
         valid = ", ".join(sorted(fields)) or "(none)"
         raise ConfigError(f"variant {variant!r} has no option(s) {unknown}; valid options: {valid}")
-    return options_cls(**values)
+    options = from_mapping(options_cls, dict(values), f"variant {variant!r} options")
+    for name, value in vars(options).items():
+        if isinstance(value, float) and not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"variant {variant!r} option {name} must be a finite number >= 0, got {value}")
+    return options
 
 
 def interpolate(real: Tensor, fake: Tensor) -> Tensor:
