@@ -35,8 +35,8 @@ class Budget:
     def __post_init__(self):
         if self.unit not in ("flops", "seconds"):
             raise ConfigError(f"budget unit {self.unit!r} is unknown; use 'flops' or 'seconds'")
-        if not self.limit > 0:
-            raise ConfigError(f"budget limit must be positive, got {self.limit}")
+        if not 0 < self.limit < math.inf:  # an infinite budget without a step cap never ends
+            raise ConfigError(f"budget limit must be a positive finite number, got {self.limit}")
         if self.max_g_steps is not None and self.max_g_steps <= 0:
             raise ConfigError(f"max_g_steps must be positive, got {self.max_g_steps}")
 

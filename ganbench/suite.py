@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -107,21 +108,29 @@ def execute(task: Task) -> Outcome:
 
 
 def claim(run_dir: Path) -> bool:
-    """Atomically claim a run directory (O_EXCL); a claim by a dead process is taken over."""
+    """Atomically claim a run directory; a claim by a dead process is taken over.
+
+    The claim is written to a temp file first and hard-linked into place (which
+    fails if a claim exists), so a claim file is never visible empty: another
+    process reading a half-written claim would take it for stale and run it too.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / CLAIM
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if _claim_is_live(path):
-                return False
-            path.unlink(missing_ok=True)  # stale: its owner died
-            continue
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".claim.", suffix=".tmp")
+    try:
         with os.fdopen(fd, "w") as fh:
             fh.write(f"{socket.gethostname()} {os.getpid()}\n")
-        return True
-    return False
+        for _ in range(2):
+            try:
+                os.link(tmp, path)
+                return True
+            except FileExistsError:
+                if _claim_is_live(path):
+                    return False
+                path.unlink(missing_ok=True)  # stale: its owner died
+        return False
+    finally:
+        os.unlink(tmp)
 
 
 def release(run_dir: Path) -> None:
