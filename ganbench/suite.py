@@ -119,7 +119,7 @@ def claim(run_dir: Path) -> bool:
     fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".claim.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(f"{socket.gethostname()} {os.getpid()}\n")
+            fh.write(f"{socket.gethostname()} {os.getpid()} {_start_time(os.getpid())}\n")
         for _ in range(2):
             try:
                 os.link(tmp, path)
@@ -136,7 +136,7 @@ def claim(run_dir: Path) -> bool:
 def release(run_dir: Path) -> None:
     path = Path(run_dir) / CLAIM
     try:
-        host, pid = path.read_text().split()
+        host, pid = path.read_text().split()[:2]
         if host == socket.gethostname() and int(pid) == os.getpid():
             path.unlink()
     except (OSError, ValueError):
@@ -145,12 +145,45 @@ def release(run_dir: Path) -> None:
 
 def _claim_is_live(path: Path) -> bool:
     try:
-        host, pid = path.read_text().split()
+        host, pid, *start = path.read_text().split()
         if host != socket.gethostname():
             return True  # cannot check another machine's processes: respect the claim
-        os.kill(int(pid), 0)
-        return True
-    except ProcessLookupError:
-        return False
+        return _process_is_alive(int(pid), start[0] if start else None)
     except (OSError, ValueError):
         return False  # unreadable or half-written claim: treat as stale
+
+
+def _process_is_alive(pid: int, start_time: Optional[str]) -> bool:
+    """Whether ``pid`` is still the live process that wrote the claim.
+
+    ``os.kill(pid, 0)`` alone is not enough: a worker killed with its suite is
+    a zombie until something reaps it (never, where PID 1 does not reap
+    orphans, as in some containers), and a pid can be reused by a new process.
+    Where /proc exists, a zombie or a different start time means dead.
+    """
+    if not Path("/proc/self/stat").exists():  # no procfs (macOS): the signal test is all there is
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True  # exists but belongs to someone else
+    stat = _proc_stat(pid)
+    if stat is None or stat[0] in ("Z", "X"):
+        return False
+    return start_time in (None, "-") or start_time == stat[19]
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot, or ``-`` without procfs."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat else "-"
+
+
+def _proc_stat(pid: int) -> Optional[list[str]]:
+    """Fields 3.. of /proc/PID/stat (state first; start time at index 19), or None."""
+    try:  # the command name (field 2) may hold spaces and parentheses: split after the last ')'
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None

@@ -78,6 +78,25 @@ def test_claims_are_exclusive_and_stale_claims_are_taken_over(tmp_path):
     release(tmp_path)
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs procfs")
+def test_claims_of_zombies_and_reused_pids_are_stale(tmp_path):
+    # A worker killed with its suite stays a zombie where nothing reaps orphans
+    # (CI containers): os.kill(pid, 0) still succeeds, yet the claim is dead.
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.01)
+    (tmp_path / ".claim").write_text(f"{os.uname().nodename} {child.pid}\n")
+    os.kill(child.pid, 0)  # the zombie answers signal 0
+    assert claim(tmp_path)
+    child.wait()
+    release(tmp_path)
+    # A live pid whose start time differs is a new process that reused the pid.
+    (tmp_path / ".claim").write_text(f"{os.uname().nodename} {os.getppid()} 1\n")
+    assert claim(tmp_path)
+    release(tmp_path)
+    assert not (tmp_path / ".claim").exists()
+
+
 def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(tmp_path),
                "--workers", "2", "--no-report", "--benchmarks-dir", str(ROOT / "benchmarks")]
