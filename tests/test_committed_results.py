@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from ganbench.benchmarks import discover
 from ganbench.report import write_report
+from ganbench.report.load import load_records
+from ganbench.report.naming import primary_metrics
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -18,3 +21,17 @@ def test_committed_readme_and_tables_are_regenerated_from_the_records(tmp_path):
     assert (copy / "README.md").read_text() == (RESULTS / "README.md").read_text()
     for table in sorted((RESULTS / "tables").glob("*.csv")):
         assert (copy / "tables" / table.name).read_text() == table.read_text(), table.name
+
+
+@pytest.mark.skipif(not (RESULTS / "runs").is_dir(), reason="no committed run records")
+def test_report_ranks_each_benchmark_by_the_primary_metric_its_file_declares():
+    # The report reads only records, so it infers the ranking metric from the
+    # metric keys; this keeps that inference equal to the benchmark files.
+    records = load_records(RESULTS)
+    benchmarks = {b.name: b for b in discover(RESULTS.parent / "benchmarks")}
+    checked = 0
+    for name in sorted(records.finals["benchmark"].unique()):
+        keys = records.finals.loc[records.finals["benchmark"] == name, "metric"].unique()
+        assert primary_metrics(keys)[0] == benchmarks[name].primary_metric, name
+        checked += 1
+    assert checked >= 4
