@@ -135,6 +135,22 @@ def test_loss_sensitive_lipschitz_penalty_zero_for_unit_slope():
     assert v.lipschitz_penalty(Linear([3.0, 4.0]), real, fake).item() == pytest.approx(16.0, rel=1e-3)
 
 
+def test_loss_sensitive_gradient_norm_penalty_known_answers():
+    v = make_variant("loss-sensitive", lipschitz="gradient-norm")
+    # real = fake = 0: x_hat = 0, grad L = sigmoid(0) w = 0.5 (3, 4), norm 2.5 -> (2.5 - 1)^2
+    zeros = torch.zeros(5, 2)
+    assert v.gradient_norm_penalty(Linear([3.0, 4.0]), zeros, zeros).item() == pytest.approx(2.25)
+    assert v.d_loss(Linear([3.0, 4.0]), zeros, zeros).item() == pytest.approx(10 * 2.25)  # hinge is 0
+    # The blind spot it closes: pairs that differ across x only, critic steep in y.
+    # Along the segments the slope is w_x = 1 (finite difference: no penalty), yet
+    # ||grad L|| = ||w|| = sqrt(26) where softplus is linear.
+    real = torch.full((8, 2), 50.0)
+    fake = real + torch.linspace(0.5, 3.0, 8)[:, None] * torch.tensor([1.0, 0.0])
+    steep = Linear([1.0, 5.0])
+    assert v.lipschitz_penalty(steep, real, fake).item() == pytest.approx(0.0, abs=1e-4)
+    assert v.gradient_norm_penalty(steep, real, fake).item() == pytest.approx((math.sqrt(26) - 1) ** 2, rel=1e-4)
+
+
 def test_loss_sensitive_weight_decay_option():
     assert make_variant("loss-sensitive").d_weight_decay() == 0.0
     assert make_variant("loss-sensitive", lipschitz="weight-decay").d_weight_decay() == pytest.approx(5e-5)
