@@ -14,7 +14,7 @@ from ganbench.benchmarks import discover
 from ganbench.cli import main
 from ganbench.executors import run_local
 from ganbench.record import comparable, read_record
-from ganbench.suite import claim, plan, release
+from ganbench.suite import _proc_stat, claim, plan, release
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO = ("ring8", "grid25")
@@ -83,7 +83,7 @@ def test_claims_of_zombies_and_reused_pids_are_stale(tmp_path):
     # A worker killed with its suite stays a zombie where nothing reaps orphans
     # (CI containers): os.kill(pid, 0) still succeeds, yet the claim is dead.
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+    while _proc_stat(child.pid)[0] != "Z":
         time.sleep(0.01)
     (tmp_path / ".claim").write_text(f"{os.uname().nodename} {child.pid}\n")
     os.kill(child.pid, 0)  # the zombie answers signal 0

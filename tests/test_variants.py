@@ -10,7 +10,7 @@ from torch import nn
 
 from ganbench.errors import ConfigError, UnknownNameError
 from ganbench.variants import VARIANTS, Defaults, Variant, make_variant, register_variant
-from ganbench.variants.wgan_gp import gradient_penalty
+from ganbench.variants.base import gradient_penalty
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])

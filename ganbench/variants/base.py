@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -117,8 +117,14 @@ def interpolate(real: Tensor, fake: Tensor) -> Tensor:
     return x_hat.view_as(x_hat)
 
 
-def gradient_norm(critic: nn.Module, x: Tensor) -> Tensor:
+def gradient_norm(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """Per-sample ||grad_x D(x)||_2, with a graph so it can be penalised."""
     scores = critic(x)
     (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return grad.flatten(1).norm(2, dim=1)
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake pairs
+    (Gulrajani et al. 2017); ``critic`` may be any function of x, e.g. L = softplus(D)."""
+    return ((gradient_norm(critic, interpolate(real, fake)) - 1.0) ** 2).mean()

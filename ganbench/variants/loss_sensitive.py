@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.errors import ConfigError
-from ganbench.variants.base import Defaults, Variant, gradient_norm, interpolate, register_variant
+from ganbench.variants.base import Defaults, Variant, gradient_penalty, register_variant
 
 # Reference code: margin = lambda * ||x - G(z)||_1 with lambda = 0.0002 on
 # 64x64x3 images (guojunq/lsgan lsgan.lua, glsgan-gp lsgan-gp.py). We use the
@@ -104,8 +104,7 @@ class LossSensitive(Variant):
     def gradient_norm_penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         """E[(||grad_x L(x_hat)||_2 - 1)^2] at x_hat uniform on each real-fake segment:
         every direction at x_hat is constrained, not only the segment's."""
-        x_hat = interpolate(real, fake)
-        return ((gradient_norm(lambda x: self.loss_of(critic(x)), x_hat) - 1.0) ** 2).mean()
+        return gradient_penalty(lambda x: self.loss_of(critic(x)), real, fake)
 
     def d_weight_decay(self) -> float:
         return self.options.weight_decay if self.options.lipschitz == "weight-decay" else 0.0

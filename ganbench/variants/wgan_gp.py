@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ganbench.variants.base import Defaults, Variant, gradient_norm, interpolate, register_variant
+from ganbench.variants.base import Defaults, Variant, gradient_penalty, register_variant
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,3 @@ class WganGp(Variant):
             critic, real, fake
         )
 
-
-def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake pairs."""
-    return ((gradient_norm(critic, interpolate(real, fake)) - 1.0) ** 2).mean()
