@@ -4,8 +4,10 @@
   one torch thread (two threads in one process made a small DCGAN step ~4x
   slower on the 2-core dev machines, while two single-thread processes each
   ran at full speed). On CUDA one worker per GPU, each pinned to its device.
-- ``ray``: each task a Ray task asking for one GPU (CUDA) or one CPU.
-Records are identical whatever the executor or worker count.
+- ``ray``: each task a Ray task asking for one GPU (CUDA) or one CPU, its
+  results sent back to the driver (:mod:`ganbench.cluster`).
+Records are identical whatever the executor or worker count. Workers report
+their runs' progress to the driver (``on_progress``) as they train.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Iterator, Optional
+import queue as queue_module
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Callable, Iterator, Optional
 
-from ganbench.errors import GanbenchError
+from ganbench.cluster import POLL_SECONDS, run_ray  # noqa: F401 (the ray executor lives there)
+from ganbench.progress import Reporter
 from ganbench.suite import Outcome, Task, execute
 
 _WORKER_DEVICE: Optional[str] = None
+_PROGRESS = None  # this worker's queue to the driver, if it wants progress
 
 
 def default_workers(device: str) -> int:
@@ -31,23 +36,30 @@ def default_workers(device: str) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _init_worker(devices) -> None:
+def _init_worker(devices, progress) -> None:
     """Per-process setup: one torch thread on CPU; a GPU of its own on CUDA."""
     import torch
 
-    global _WORKER_DEVICE
+    global _WORKER_DEVICE, _PROGRESS
     torch.set_num_threads(1)
     _WORKER_DEVICE = devices.get() if devices is not None else None
+    _PROGRESS = progress
 
 
 def _execute_on_worker_device(task: Task) -> Outcome:
     if _WORKER_DEVICE is not None:
         task = dataclasses.replace(task, config=dataclasses.replace(task.config, device=_WORKER_DEVICE))
-    return execute(task)
+    send = _PROGRESS.put if _PROGRESS is not None else None
+    return execute(task, callback=Reporter(task.run_id, str(os.getpid()), send))
 
 
-def run_local(tasks: list[Task], workers: Optional[int] = None) -> Iterator[Outcome]:
-    """Run tasks on a spawn-context process pool; yields outcomes as they finish."""
+def run_local(tasks: list[Task], workers: Optional[int] = None,
+              on_progress: Optional[Callable[[Optional[dict]], None]] = None) -> Iterator[Outcome]:
+    """Run tasks on a spawn-context process pool; yields outcomes as they finish.
+
+    ``on_progress`` receives the workers' progress messages (and None every
+    ``POLL_SECONDS`` or so, so a display can refresh).
+    """
     if not tasks:
         return
     device = tasks[0].config.device
@@ -58,39 +70,28 @@ def run_local(tasks: list[Task], workers: Optional[int] = None) -> Iterator[Outc
         devices = context.Manager().Queue()
         for i in range(workers):
             devices.put(f"cuda:{i % default_workers(device)}")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(devices,)) as pool:
+    progress = context.Queue() if on_progress is not None else None
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(devices, progress)) as pool:
         futures = {pool.submit(_execute_on_worker_device, t): t for t in tasks}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except Exception as exc:  # a worker died (e.g. killed, out of memory)
-                yield Outcome(futures[future].run_id, "failed", error=f"worker crashed: {type(exc).__name__}: {exc}")
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            _drain(progress, on_progress)
+            for future in done:
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker died (e.g. killed, out of memory)
+                    yield Outcome(futures[future].run_id, "failed", error=f"worker crashed: {type(exc).__name__}: {exc}")
 
 
-def run_ray(tasks: list[Task], address: Optional[str] = None) -> Iterator[Outcome]:
-    """Run each task as a Ray task (one GPU each on CUDA, one CPU otherwise)."""
-    try:
-        import ray
-    except ImportError:
-        raise GanbenchError("the ray executor needs Ray: pip install 'ganbench[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-    gpu = bool(tasks) and tasks[0].config.device.startswith("cuda")
-    remote = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_retries=0)(_ray_execute)
-    pending = {remote.remote(t): t for t in tasks}
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        task = pending.pop(done[0])
+def _drain(progress, on_progress) -> None:
+    """Hand every waiting progress message to ``on_progress``, then a tick (None)."""
+    if progress is None:
+        return
+    while True:
         try:
-            yield ray.get(done[0])
-        except Exception as exc:
-            yield Outcome(task.run_id, "failed", error=f"ray task failed: {type(exc).__name__}: {exc}")
-
-
-def _ray_execute(task: Task) -> Outcome:
-    import torch
-
-    torch.set_num_threads(1)
-    if task.config.device.startswith("cuda"):
-        task = dataclasses.replace(task, config=dataclasses.replace(task.config, device="cuda:0"))  # Ray sets CUDA_VISIBLE_DEVICES
-    return execute(task)
+            on_progress(progress.get_nowait())
+        except queue_module.Empty:
+            break
+    on_progress(None)

@@ -3,27 +3,23 @@
 A task is self-contained (a config, a directory, evaluation settings), so any
 executor can run it: :mod:`ganbench.executors` holds the local process pool
 and Ray. Finished runs are skipped, interrupted ones resume, and a per-run
-claim file keeps two suite processes on one results directory from doing the
-same run twice.
+claim (a lease, :mod:`ganbench.leases`) keeps two suite processes on one
+results directory from doing the same run twice.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ganbench.benchmarks import BenchmarkConfig, EvalSettings
 from ganbench.config import RunConfig
 from ganbench.errors import GanbenchError
-from ganbench.record import FINAL_STATUSES, read_record, record_path
-
-CLAIM = ".claim"
+from ganbench.leases import CLAIM, _proc_stat, claim, release  # noqa: F401 (re-exported: claims were born here)
+from ganbench.record import FINAL_STATUSES, read_record, record_path, write_record
 
 
 @dataclass(frozen=True)
@@ -82,8 +78,12 @@ def is_complete(task: Task) -> bool:
     return record["status"] == "diverged" and not record["snapshots"] or all(s["metrics"] for s in wanted)
 
 
-def execute(task: Task) -> Outcome:
-    """Train and score one task; never raises (errors become ``failed``)."""
+def execute(task: Task, *, callback: Optional[Callable[[dict], None]] = None, notes: tuple[str, ...] = ()) -> Outcome:
+    """Train and score one task; never raises (errors become ``failed``).
+
+    ``callback`` is the trainer's per-iteration progress callback; ``notes``
+    are appended to the record's ``resume_events`` (e.g. why a run restarted).
+    """
     start = time.perf_counter()
     run_dir = Path(task.run_dir)
     if not task.force and is_complete(task):
@@ -94,7 +94,10 @@ def execute(task: Task) -> Outcome:
         from ganbench.evaluate import evaluate_run
         from ganbench.trainer import train
 
-        record = train(task.config, run_dir, force=task.force)
+        record = train(task.config, run_dir, force=task.force, callback=callback)
+        if notes:
+            record["resume_events"] = list(record["resume_events"]) + list(notes)
+            write_record(run_dir, record)
         if record["snapshots"]:
             e = task.eval
             record = evaluate_run(run_dir, n_samples=e.n_samples, n_real=e.n_real, extractor=e.extractor,
@@ -105,85 +108,3 @@ def execute(task: Task) -> Outcome:
         return Outcome(task.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {detail}".strip())
     finally:
         release(run_dir)
-
-
-def claim(run_dir: Path) -> bool:
-    """Atomically claim a run directory; a claim by a dead process is taken over.
-
-    The claim is written to a temp file first and hard-linked into place (which
-    fails if a claim exists), so a claim file is never visible empty: another
-    process reading a half-written claim would take it for stale and run it too.
-    """
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / CLAIM
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".claim.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{socket.gethostname()} {os.getpid()} {_start_time(os.getpid())}\n")
-        for _ in range(2):
-            try:
-                os.link(tmp, path)
-                return True
-            except FileExistsError:
-                if _claim_is_live(path):
-                    return False
-                path.unlink(missing_ok=True)  # stale: its owner died
-        return False
-    finally:
-        os.unlink(tmp)
-
-
-def release(run_dir: Path) -> None:
-    path = Path(run_dir) / CLAIM
-    try:
-        host, pid = path.read_text().split()[:2]
-        if host == socket.gethostname() and int(pid) == os.getpid():
-            path.unlink()
-    except (OSError, ValueError):
-        pass
-
-
-def _claim_is_live(path: Path) -> bool:
-    try:
-        host, pid, *start = path.read_text().split()
-        if host != socket.gethostname():
-            return True  # cannot check another machine's processes: respect the claim
-        return _process_is_alive(int(pid), start[0] if start else None)
-    except (OSError, ValueError):
-        return False  # unreadable or half-written claim: treat as stale
-
-
-def _process_is_alive(pid: int, start_time: Optional[str]) -> bool:
-    """Whether ``pid`` is still the live process that wrote the claim.
-
-    ``os.kill(pid, 0)`` alone is not enough: a worker killed with its suite is
-    a zombie until something reaps it (never, where PID 1 does not reap
-    orphans, as in some containers), and a pid can be reused by a new process.
-    Where /proc exists, a zombie or a different start time means dead.
-    """
-    if not Path("/proc/self/stat").exists():  # no procfs (macOS): the signal test is all there is
-        try:
-            os.kill(pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-        except OSError:
-            return True  # exists but belongs to someone else
-    stat = _proc_stat(pid)
-    if stat is None or stat[0] in ("Z", "X"):
-        return False
-    return start_time in (None, "-") or start_time == stat[19]
-
-
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot, or ``-`` without procfs."""
-    stat = _proc_stat(pid)
-    return stat[19] if stat else "-"
-
-
-def _proc_stat(pid: int) -> Optional[list[str]]:
-    """Fields 3.. of /proc/PID/stat (state first; start time at index 19), or None."""
-    try:  # the command name (field 2) may hold spaces and parentheses: split after the last ')'
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None

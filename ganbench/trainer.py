@@ -15,7 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import nn
@@ -114,12 +114,16 @@ def train_iteration(run: Run) -> tuple[list[float], float]:
     return values[:-1], values[-1]
 
 
-def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bool = False) -> dict[str, Any]:
+def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bool = False,
+          callback: Optional[Callable[[dict], None]] = None) -> dict[str, Any]:
     """Train one run into ``run_dir`` and return its record.
 
     A finished (or diverged) run is returned as is unless ``force``; an
     interrupted one resumes from its checkpoint and, on CPU with a FLOP budget,
-    ends with the same record as an uninterrupted run.
+    ends with the same record as an uninterrupted run. ``callback``, if given,
+    is called after every iteration with ``g_step``, ``flops``, ``progress``
+    (fraction of the budget), ``losses`` (the record's loss trace so far, not
+    to be modified) and ``checkpointed`` (a checkpoint was just written).
     """
     run_dir = Path(run_dir)
     if force and run_dir.exists():
@@ -150,8 +154,12 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
             account(state, meter, run, time.perf_counter() - start, d_losses, g_loss)
             take_due_snapshots(run, run_dir, state, meter, final=False)
             bar.update(round(100 * meter.progress(state.spent)) - bar.n)
-            if state.spent.g_steps % config.checkpoint_every == 0:
+            checkpointed = state.spent.g_steps % config.checkpoint_every == 0
+            if checkpointed:
                 checkpoint(run, run_dir, state, record, meter)
+            if callback is not None:
+                callback({"g_step": state.spent.g_steps, "flops": state.spent.flops, "losses": state.losses,
+                          "progress": meter.progress(state.spent), "checkpointed": checkpointed})
     except KeyboardInterrupt:
         checkpoint(run, run_dir, state, record, meter)
         raise

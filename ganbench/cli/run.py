@@ -23,40 +23,59 @@ from ganbench.benchmarks import DEFAULT_PROFILE, PROFILES
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local process pool, or Ray (pip install 'ganbench[ray]') for clusters.")
 @click.option("--address", default=None, help="Ray cluster address (default: start or join a local one).")
+@click.option("--checkpoint-dir", default=None,
+              help="Ray: where checkpoints go so a run lost with its node resumes (shared path, or a URL with "
+                   "'ganbench[fsspec]'). Without it a lost run restarts from scratch.")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(path_type=Path), default=None,
+              help="Log losses and snapshot metrics per run to this TensorBoard directory (pip install 'ganbench[tensorboard]').")
+@click.option("--progress-interval", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds between progress lines when the output is not a terminal (CI logs).")
 @click.option("--variant", "variants", multiple=True, help="Only these variants (repeatable).")
 @click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True)
-def run_command(names, run_all, profile, out, workers, device, executor, address, variants, force, report,
-                benchmarks_dir) -> None:
+def run_command(names, run_all, profile, out, workers, device, executor, address, checkpoint_dir, tensorboard_dir,
+                progress_interval, variants, force, report, benchmarks_dir) -> None:
     """Train and score benchmarks NAMES (or --all) under equal compute budgets.
 
     Finished runs are skipped; an interrupted suite resumes where it stopped;
     a diverged run is recorded and the suite goes on. Exits 1 when a run failed
     for another reason than divergence.
     """
-    from tqdm import tqdm
-
     from ganbench.benchmarks import discover
     from ganbench.errors import ConfigError
     from ganbench.executors import run_local, run_ray
+    from ganbench.live import TensorBoardLog
+    from ganbench.progress import SuiteProgress
     from ganbench.suite import plan
 
     if not names and not run_all:
         raise ConfigError("name benchmarks to run, or pass --all (see `ganbench list`)")
+    if checkpoint_dir and executor != "ray":
+        raise ConfigError("--checkpoint-dir is for --executor ray; the local executor checkpoints into OUT/runs")
+    live = TensorBoardLog(tensorboard_dir) if tensorboard_dir else None
     benchmarks = discover(benchmarks_dir, () if run_all else tuple(names))
     tasks = plan(benchmarks, profile, out, device=device, force=force, variants=tuple(variants))
     for bench in benchmarks:
         if profile not in bench.profiles:
             click.echo(f"skipping {bench.name}: no {profile!r} profile (it defines {', '.join(sorted(bench.profiles))})")
     click.echo(f"{len(tasks)} runs ({len(benchmarks)} benchmarks, profile {profile}) -> {out}/runs")
-    outcomes = run_ray(tasks, address) if executor == "ray" else run_local(tasks, workers)
     results = []
-    with tqdm(total=len(tasks), unit="run", desc="suite", dynamic_ncols=True) as bar:
+    with SuiteProgress(tasks, interval=progress_interval) as progress:
+        def on_progress(msg):
+            progress.update(msg)
+            if live is not None:
+                live.update(msg)
+
+        outcomes = (run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress)
+                    if executor == "ray" else run_local(tasks, workers, on_progress=on_progress))
         for outcome in outcomes:
             results.append(outcome)
-            bar.set_postfix_str(f"{outcome.run_id}: {outcome.status}", refresh=False)
-            bar.update()
+            progress.finish(outcome)
+            if live is not None:
+                live.finish(outcome, {t.run_id: t for t in tasks}[outcome.run_id].run_dir)
+    if live is not None:
+        live.close()
     counts = Counter(o.status for o in results)
     click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)

@@ -1,0 +1,148 @@
+"""The Ray executor: runs on a cluster without a shared filesystem.
+
+The driver (the ``ganbench run`` process) decides what to run and owns the
+results: it skips complete runs and claims the others in its own ``--out``,
+as the local executor does. Each run is a Ray task (one GPU on CUDA, one CPU
+otherwise) that trains and scores in node-local scratch
+(``$GANBENCH_SCRATCH``, default the system temp directory), then returns every
+file of the run directory except checkpoints (record, samples, snapshots) to
+the driver, which writes them atomically under ``--out``, the record last.
+
+A task lost with its node (or its worker process) is submitted again, up to
+``MAX_ATTEMPTS`` times in all. With ``--checkpoint-dir`` the new attempt
+resumes from the last checkpoint stored there; without one it restarts from
+scratch. Either way the record's ``resume_events`` say what happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from ganbench.errors import GanbenchError
+from ganbench.io import atomic_write_bytes
+from ganbench.progress import Reporter
+from ganbench.record import RECORD_NAME
+from ganbench.suite import Outcome, Task, claim, execute, is_complete, release
+
+MAX_ATTEMPTS = 3  # a run survives two lost nodes; a third loss is more likely the run's own fault
+POLL_SECONDS = 0.5  # how often the driver drains progress messages while runs train
+_NOT_RETURNED = ("checkpoint", ".claim")  # prefixes of files that stay on the worker
+
+
+def run_ray(tasks: list[Task], address: Optional[str] = None, *, checkpoint_dir: Optional[str] = None,
+            on_progress: Optional[Callable[[Optional[dict]], None]] = None) -> Iterator[Outcome]:
+    """Run each task as a Ray task; yield outcomes as their results land under the driver's ``--out``."""
+    try:
+        import ray
+    except ImportError:
+        raise GanbenchError("the ray executor needs Ray: pip install 'ganbench[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    gpu = bool(tasks) and tasks[0].config.device.startswith("cuda")
+    remote = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_retries=0)(_run_on_worker)
+    queue = _progress_queue() if on_progress is not None else None
+    pending, held = {}, []
+    try:
+        for task in tasks:
+            if not task.force and is_complete(task):
+                yield Outcome(task.run_id, "skipped")
+            elif not claim(Path(task.run_dir)):
+                yield Outcome(task.run_id, "claimed", error="another ganbench process is running it")
+            else:
+                held.append(task)
+                pending[remote.remote(task, checkpoint_dir, 0, queue)] = (task, 0)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+            _drain(queue, on_progress)
+            if not done:
+                continue
+            task, attempt = pending.pop(done[0])
+            try:
+                outcome, files = ray.get(done[0])
+            except ray.exceptions.RayTaskError as exc:  # the task itself raised (execute never does)
+                outcome, files = Outcome(task.run_id, "failed", error=f"ray task failed: {exc}"), {}
+            except ray.exceptions.RayError as exc:  # node or worker lost: try again elsewhere
+                if attempt + 1 < MAX_ATTEMPTS:
+                    pending[remote.remote(task, checkpoint_dir, attempt + 1, queue)] = (task, attempt + 1)
+                    continue
+                outcome, files = Outcome(task.run_id, "failed", error=f"lost {MAX_ATTEMPTS} times: {exc}"), {}
+            write_results(Path(task.run_dir), files)
+            release(Path(task.run_dir))
+            yield outcome
+        _drain(queue, on_progress)
+    finally:
+        for task in held:
+            release(Path(task.run_dir))
+
+
+def write_results(run_dir: Path, files: dict[str, bytes]) -> None:
+    """Write a run's returned files atomically, the record last (a record means its files are there)."""
+    for name in sorted(files, key=lambda n: n == RECORD_NAME):
+        atomic_write_bytes(run_dir / name, files[name])
+
+
+def scratch_dir(task: Task) -> Path:
+    """This node's scratch for a run: ``$GANBENCH_SCRATCH/<driver-dir hash>/<run id>``."""
+    root = Path(os.environ.get("GANBENCH_SCRATCH") or Path(tempfile.gettempdir()) / "ganbench-scratch")
+    return root / hashlib.sha1(task.run_dir.encode()).hexdigest()[:12] / task.run_id
+
+
+def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queue) -> tuple[Outcome, dict]:
+    """The Ray task: train and score in scratch, return the outcome and the run's files."""
+    import ray
+    import torch
+
+    from ganbench.checkpoint_store import CheckpointStore
+
+    torch.set_num_threads(1)
+    config = task.config
+    if config.device.startswith("cuda"):
+        config = dataclasses.replace(config, device="cuda:0")  # Ray sets CUDA_VISIBLE_DEVICES
+    scratch = scratch_dir(task)
+    shutil.rmtree(scratch, ignore_errors=True)  # scratch is disposable: --checkpoint-dir is what persists
+    store = CheckpointStore(checkpoint_dir, task.run_id) if checkpoint_dir else None
+    if store is not None and task.force and attempt == 0:
+        store.clear()
+    resumable = store.pull(scratch) if store is not None else False
+    notes = []
+    if attempt:
+        how = "resumed from --checkpoint-dir" if resumable else (
+            "no checkpoint kept (no --checkpoint-dir, or none written yet): restarted from scratch")
+        notes.append(f"attempt {attempt + 1}: the previous attempt was lost with its node or worker; {how}")
+    worker = f"{ray.get_runtime_context().get_node_id()[:8]}/{os.getpid()}"
+    send = queue.put_nowait if queue is not None else None
+    reporter = Reporter(task.run_id, worker, send, on_checkpoint=(lambda: store.push(scratch)) if store else None)
+    outcome = execute(dataclasses.replace(task, config=config, run_dir=str(scratch), force=False),
+                      callback=reporter, notes=tuple(notes))
+    files = {str(p.relative_to(scratch)): p.read_bytes() for p in sorted(scratch.rglob("*"))
+             if p.is_file() and not p.name.startswith(_NOT_RETURNED) and not p.name.endswith(".tmp")}
+    shutil.rmtree(scratch, ignore_errors=True)
+    return outcome, files
+
+
+def _progress_queue():
+    """A queue actor on the driver's node (0 CPUs): it must outlive any worker node."""
+    import ray
+    from ray.util.queue import Queue
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    return Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+
+
+def _drain(queue, on_progress) -> None:
+    if queue is None:
+        return
+    try:
+        messages = queue.get_nowait_batch(queue.qsize())
+    except Exception:  # noqa: BLE001 - progress is best effort
+        messages = []
+    for msg in messages:
+        on_progress(msg)
+    on_progress(None)
