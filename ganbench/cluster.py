@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -95,7 +96,6 @@ def scratch_dir(task: Task) -> Path:
 
 def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queue) -> tuple[Outcome, dict]:
     """The Ray task: train and score in scratch, return the outcome and the run's files."""
-    import ray
     import torch
 
     from ganbench.checkpoint_store import CheckpointStore
@@ -115,15 +115,25 @@ def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queu
         how = "resumed from --checkpoint-dir" if resumable else (
             "no checkpoint kept (no --checkpoint-dir, or none written yet): restarted from scratch")
         notes.append(f"attempt {attempt + 1}: the previous attempt was lost with its node or worker; {how}")
-    worker = f"{ray.get_runtime_context().get_node_id()[:8]}/{os.getpid()}"
     send = queue.put_nowait if queue is not None else None
-    reporter = Reporter(task.run_id, worker, send, on_checkpoint=(lambda: store.push(scratch)) if store else None)
+    reporter = Reporter(task.run_id, _worker_label(), send, on_checkpoint=(lambda: store.push(scratch)) if store else None)
     outcome = execute(dataclasses.replace(task, config=config, run_dir=str(scratch), force=False),
                       callback=reporter, notes=tuple(notes))
     files = {str(p.relative_to(scratch)): p.read_bytes() for p in sorted(scratch.rglob("*"))
              if p.is_file() and not p.name.startswith(_NOT_RETURNED) and not p.name.endswith(".tmp")}
     shutil.rmtree(scratch, ignore_errors=True)
     return outcome, files
+
+
+def _worker_label() -> str:
+    """``<node id>/<pid>`` inside Ray; ``<host>/<pid>`` where Ray is not running."""
+    try:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()[:8]
+    except Exception:  # noqa: BLE001 - called outside a Ray worker (tests)
+        node = socket.gethostname()
+    return f"{node}/{os.getpid()}"
 
 
 def _progress_queue():

@@ -123,15 +123,20 @@ def _hold(path: Path) -> None:
 def _refresh_loop() -> None:
     while True:
         time.sleep(REFRESH_SECONDS)
-        with _held_lock:
-            paths = list(_held)
-        for path in paths:
-            try:
-                if not refresh(path):
-                    with _held_lock:
-                        _held.discard(path)  # taken over (we were stalled past the lease)
-            except OSError:
-                pass  # a filesystem hiccup: the next round tries again
+        refresh_held()
+
+
+def refresh_held(now: Callable[[], float] = time.time) -> None:
+    """One refresh round over this process's claims (the background thread's work)."""
+    with _held_lock:
+        paths = list(_held)
+    for path in paths:
+        try:
+            if not refresh(path, now):
+                with _held_lock:
+                    _held.discard(path)  # taken over (we were stalled past the lease)
+        except OSError:
+            pass  # a filesystem hiccup: the next round tries again
 
 
 def _process_is_alive(pid: int, start_time: Optional[str]) -> bool:

@@ -1,0 +1,90 @@
+"""The Ray executor on Ray's own multi-node test cluster: no shared filesystem, a node lost mid-suite."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ganbench.benchmarks import discover
+from ganbench.cluster import _run_on_worker, run_ray
+from ganbench.executors import run_local
+from ganbench.record import comparable, read_record
+from ganbench.suite import plan
+
+ray = pytest.importorskip("ray", reason="CI installs ganbench[ray]; the cluster tests need it")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ring8_tasks(out, seeds=(0, 1)):
+    tasks = plan(discover(ROOT / "benchmarks", ("ring8",)), "smoke", out, variants=("vanilla",))
+    return [t for t in tasks if t.config.seed in seeds]
+
+
+def wait_for(predicate, what, timeout=300.0):
+    """Poll for an event (a file appearing), failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A head node without CPUs (runs go to workers only) and two 1-CPU worker
+    nodes, each with a scratch directory of its own (as separate machines)."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    nodes = [cluster.add_node(num_cpus=1, env_vars={"GANBENCH_SCRATCH": str(tmp_path / f"scratch{i}")})
+             for i in range(2)]
+    ray.init(address=cluster.address, log_to_driver=False)
+    yield cluster, nodes
+    ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_a_node_lost_mid_suite_changes_nothing_in_the_records(cluster, tmp_path):
+    cluster, nodes = cluster
+    tasks = ring8_tasks(tmp_path / "driver")
+    checkpoints = tmp_path / "checkpoints"
+    outcomes, messages = [], []
+    suite = threading.Thread(target=lambda: outcomes.extend(
+        run_ray(tasks, checkpoint_dir=str(checkpoints), on_progress=messages.append)))
+    suite.start()
+    # The event: node 0's run has written its first checkpoint (in node 0's own scratch).
+    wait_for(lambda: any((tmp_path / "scratch0").rglob("checkpoint.pt")), "a checkpoint on node 0")
+    cluster.remove_node(nodes[0], allow_graceful=False)
+    suite.join(timeout=600)
+    assert not suite.is_alive()
+    assert sorted(o.status for o in outcomes) == ["finished", "finished"], outcomes
+    reported = {m["run_id"] for m in messages if m is not None}
+    assert reported and reported <= {t.run_id for t in tasks}, reported  # workers reported progress to the driver
+
+    lost = [t for t in tasks if any("attempt 2" in e for e in read_record(Path(t.run_dir))["resume_events"])]
+    assert len(lost) == 1, [read_record(Path(t.run_dir))["resume_events"] for t in tasks]
+    events = read_record(Path(lost[0].run_dir))["resume_events"]
+    assert any(e.startswith("resumed at generator step") for e in events), events  # from --checkpoint-dir
+    for task in tasks:  # results came back to the driver's --out; checkpoints stayed out of it
+        run_dir = Path(task.run_dir)
+        assert (run_dir / "samples.npy").exists() and sorted(p.name for p in (run_dir / "snapshots").iterdir())
+        assert not list(run_dir.glob("checkpoint*"))
+
+    twins = ring8_tasks(tmp_path / "local")
+    assert {o.status for o in run_local(twins, workers=2)} == {"finished"}
+    for task, twin in zip(tasks, twins):
+        assert comparable(read_record(Path(task.run_dir))) == comparable(read_record(Path(twin.run_dir)))
+
+
+def test_a_lost_run_without_checkpoint_dir_restarts_from_scratch_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_SCRATCH", str(tmp_path / "scratch"))
+    (task,) = ring8_tasks(tmp_path / "driver", seeds=(0,))
+    outcome, files = _run_on_worker(task, None, 1, None)  # attempt 2, as after a lost node
+    assert outcome.status == "finished"
+    assert "record.json" in files and "samples.npy" in files and not any("checkpoint" in n for n in files)
+    assert not (tmp_path / "scratch").exists() or not any((tmp_path / "scratch").rglob("*.pt"))  # scratch cleaned
+    import json
+
+    events = json.loads(files["record.json"])["resume_events"]
+    assert any("restarted from scratch" in e and "attempt 2" in e for e in events), events
