@@ -119,6 +119,7 @@ def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queu
     reporter = Reporter(task.run_id, _worker_label(), send, on_checkpoint=(lambda: store.push(scratch)) if store else None)
     outcome = execute(dataclasses.replace(task, config=config, run_dir=str(scratch), force=False),
                       callback=reporter, notes=tuple(notes))
+    reporter.flush()
     files = {str(p.relative_to(scratch)): p.read_bytes() for p in sorted(scratch.rglob("*"))
              if p.is_file() and not p.name.startswith(_NOT_RETURNED) and not p.name.endswith(".tmp")}
     shutil.rmtree(scratch, ignore_errors=True)

@@ -49,8 +49,10 @@ def _init_worker(devices, progress) -> None:
 def _execute_on_worker_device(task: Task) -> Outcome:
     if _WORKER_DEVICE is not None:
         task = dataclasses.replace(task, config=dataclasses.replace(task.config, device=_WORKER_DEVICE))
-    send = _PROGRESS.put if _PROGRESS is not None else None
-    return execute(task, callback=Reporter(task.run_id, str(os.getpid()), send))
+    reporter = Reporter(task.run_id, str(os.getpid()), _PROGRESS.put if _PROGRESS is not None else None)
+    outcome = execute(task, callback=reporter)
+    reporter.flush()
+    return outcome
 
 
 def run_local(tasks: list[Task], workers: Optional[int] = None,

@@ -35,11 +35,19 @@ class Reporter:
         self.on_checkpoint, self.clock = on_checkpoint, clock
         self.last = -float("inf")
         self.sent_losses = 0
+        self.latest: Optional[dict] = None
 
     def __call__(self, info: dict) -> None:
         if info.get("checkpointed") and self.on_checkpoint is not None:
             self.on_checkpoint()
-        if self.send is None or self.clock() - self.last < self.interval and info["progress"] < 1.0:
+        self.latest = info
+        if self.clock() - self.last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the latest state now (the executor calls this when the run ends)."""
+        info, self.latest = self.latest, None
+        if self.send is None or info is None:
             return
         self.last = self.clock()
         losses = info["losses"]
