@@ -5,15 +5,16 @@ import time
 from pathlib import Path
 
 import pytest
+import ray  # CI installs ganbench[ray]: no skip when it is missing
+from click.testing import CliRunner
+from ray.cluster_utils import Cluster
 
 from ganbench.benchmarks import discover
+from ganbench.cli import main
 from ganbench.cluster import _run_on_worker, run_ray
 from ganbench.executors import run_local
 from ganbench.record import comparable, read_record
 from ganbench.suite import plan
-
-ray = pytest.importorskip("ray", reason="CI installs ganbench[ray]; the cluster tests need it")
-from ray.cluster_utils import Cluster  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +72,9 @@ def test_a_node_lost_mid_suite_changes_nothing_in_the_records(cluster, tmp_path)
         assert (run_dir / "samples.npy").exists() and sorted(p.name for p in (run_dir / "snapshots").iterdir())
         assert not list(run_dir.glob("checkpoint*"))
 
+    again = list(run_ray(tasks, checkpoint_dir=str(checkpoints)))  # a rerun from the driver redoes nothing
+    assert {o.status for o in again} == {"skipped"}
+
     twins = ring8_tasks(tmp_path / "local")
     assert {o.status for o in run_local(twins, workers=2)} == {"finished"}
     for task, twin in zip(tasks, twins):
@@ -88,3 +92,9 @@ def test_a_lost_run_without_checkpoint_dir_restarts_from_scratch_and_says_so(tmp
 
     events = json.loads(files["record.json"])["resume_events"]
     assert any("restarted from scratch" in e and "attempt 2" in e for e in events), events
+
+
+def test_checkpoint_dir_is_refused_without_ray(tmp_path):
+    result = CliRunner().invoke(main, ["run", "ring8", "--checkpoint-dir", str(tmp_path), "--out", str(tmp_path),
+                                       "--benchmarks-dir", str(ROOT / "benchmarks")])
+    assert result.exit_code == 2 and "--checkpoint-dir is for --executor ray" in result.output
