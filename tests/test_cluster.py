@@ -1,5 +1,6 @@
 """The Ray executor on Ray's own multi-node test cluster: no shared filesystem, a node lost mid-suite."""
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -20,8 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def ring8_tasks(out, seeds=(0, 1)):
+    """ring8 smoke runs at a third of the smoke budget (CI time): ~500 generator
+    steps, so a checkpoint (every 200) comes well before the end."""
     tasks = plan(discover(ROOT / "benchmarks", ("ring8",)), "smoke", out, variants=("vanilla",))
-    return [t for t in tasks if t.config.seed in seeds]
+    budget = dataclasses.replace(tasks[0].config.budget, limit=tasks[0].config.budget.limit / 3)
+    return [dataclasses.replace(t, config=dataclasses.replace(t.config, budget=budget))
+            for t in tasks if t.config.seed in seeds]
 
 
 def wait_for(predicate, what, timeout=300.0):

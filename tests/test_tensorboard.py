@@ -45,3 +45,18 @@ def test_missing_tensorboard_is_a_clear_error_naming_the_extra(tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if the extra were not installed
     with pytest.raises(ConfigError, match=r"pip install 'ganbench\[tensorboard\]'"):
         TensorBoardLog(tmp_path)
+
+
+def test_cli_names_the_extra_before_training(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from ganbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    result = CliRunner().invoke(main, ["run", "ring8", "--tensorboard", str(tmp_path / "tb"), "--out", str(tmp_path),
+                                       "--benchmarks-dir", str(benchmarks)])
+    assert result.exit_code == 2 and "ganbench[tensorboard]" in result.output
+    assert not (tmp_path / "runs").exists()

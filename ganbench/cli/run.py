@@ -46,7 +46,6 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     from ganbench.errors import ConfigError
     from ganbench.executors import run_local, run_ray
     from ganbench.live import TensorBoardLog
-    from ganbench.progress import SuiteProgress
     from ganbench.suite import plan
 
     if not names and not run_all:
@@ -60,22 +59,9 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         if profile not in bench.profiles:
             click.echo(f"skipping {bench.name}: no {profile!r} profile (it defines {', '.join(sorted(bench.profiles))})")
     click.echo(f"{len(tasks)} runs ({len(benchmarks)} benchmarks, profile {profile}) -> {out}/runs")
-    results = []
-    with SuiteProgress(tasks, interval=progress_interval) as progress:
-        def on_progress(msg):
-            progress.update(msg)
-            if live is not None:
-                live.update(msg)
-
-        outcomes = (run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress)
-                    if executor == "ray" else run_local(tasks, workers, on_progress=on_progress))
-        for outcome in outcomes:
-            results.append(outcome)
-            progress.finish(outcome)
-            if live is not None:
-                live.finish(outcome, {t.run_id: t for t in tasks}[outcome.run_id].run_dir)
-    if live is not None:
-        live.close()
+    results = _watched(tasks, progress_interval, live, lambda on_progress: (
+        run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress) if executor == "ray"
+        else run_local(tasks, workers, on_progress=on_progress)))
     counts = Counter(o.status for o in results)
     click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)
@@ -89,3 +75,24 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         written = write_report(out)
         click.echo(f"report: {len(written)} files under {out}")
     sys.exit(1 if failed else 0)
+
+
+def _watched(tasks, interval, live, start) -> list:
+    """Run the suite (``start(on_progress)`` yields outcomes) under the progress display and the live view."""
+    from ganbench.progress import SuiteProgress
+
+    results, run_dirs = [], {t.run_id: t.run_dir for t in tasks}
+    with SuiteProgress(tasks, interval=interval) as progress:
+        def on_progress(msg):
+            progress.update(msg)
+            if live is not None:
+                live.update(msg)
+
+        for outcome in start(on_progress):
+            results.append(outcome)
+            progress.finish(outcome)
+            if live is not None:
+                live.finish(outcome, run_dirs[outcome.run_id])
+    if live is not None:
+        live.close()
+    return results
