@@ -60,6 +60,9 @@ class Reporter:
             self.send = None
 
 
+_BAR = "{desc} {percentage:3.0f}%|{bar}|"
+
+
 def _weights(tasks) -> dict[str, float]:
     """Each run's share of the suite: its FLOP budget (equal shares for time budgets)."""
     flops = all(t.config.budget.unit == "flops" for t in tasks)
@@ -85,7 +88,7 @@ class SuiteProgress:
         self.start = self.last_print = clock()
         self.work_start: Optional[float] = None  # first message: worker start-up is not compute rate
         self.bar = None if self.plain else tqdm(total=100, file=self.file, position=0, dynamic_ncols=True,
-                                                bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}", desc="suite")
+                                                bar_format=_BAR, desc="suite")
         self.worker_bars: dict[str, tqdm] = {}
 
     def update(self, msg: Optional[dict]) -> None:
@@ -154,13 +157,14 @@ class SuiteProgress:
                 print(self.line(), file=self.file, flush=True)
             return
         self.bar.n = round(100 * self.done(), 1)
-        self.bar.set_postfix_str(self.summary().split(" | ", 1)[1], refresh=False)
+        text = self.summary().split(" | ", 1)[1]  # the percentage is the bar's own
+        self.bar.bar_format = _BAR + " " + text.replace("{", "{{").replace("}", "}}")
         self.bar.refresh()
         for worker, (run, fraction) in self.workers.items():
             bar = self.worker_bars.get(worker)
             if bar is None:
                 bar = self.worker_bars[worker] = tqdm(total=100, file=self.file, position=len(self.worker_bars) + 1,
-                                                      leave=False, bar_format="{desc} {percentage:3.0f}%|{bar}|")
+                                                      leave=False, bar_format=_BAR, desc=f"  {self.labels[worker]}")
             bar.set_description_str(f"  {self.labels[worker]} {run}", refresh=False)
             bar.n = round(100 * fraction, 1)
             bar.refresh()
