@@ -193,8 +193,8 @@ run_args = st.tuples(
 @FUZZ
 @given(args=run_args)
 def test_fuzzed_run_command_lines(args, monkeypatch):
-    monkeypatch.setattr(ganbench.executors, "run_local", lambda tasks, workers=None: iter(()))  # plan, never train
-    monkeypatch.setattr(ganbench.executors, "run_ray", lambda tasks, address=None: iter(()))
+    monkeypatch.setattr(ganbench.executors, "run_local", lambda tasks, workers=None, **_: iter(()))  # plan, never train
+    monkeypatch.setattr(ganbench.executors, "run_ray", lambda tasks, address=None, **_: iter(()))
     out = tempfile.mkdtemp()
     try:
         result = CliRunner().invoke(main, ["run", "--out", out, "--no-report", "--benchmarks-dir",
