@@ -86,6 +86,17 @@ def curve_metrics(records: Records, table: BenchmarkTable) -> list[str]:
     return [m for m in table.metrics if fractions.get(m, 0) >= 2]
 
 
+def _target_lines(ax, table: BenchmarkTable, metric: str) -> None:
+    # The declared quality target, where it bounds this metric: compute-to-target
+    # is where a seed's curve first crosses every such line.
+    for condition in table.target:
+        threshold = condition.threshold(table.real)
+        if condition.metric == metric and math.isfinite(threshold):
+            ax.axhline(threshold, ls="--", lw=1, color="0.3", zorder=1)
+            ax.annotate("target", (0.01, threshold), xycoords=("axes fraction", "data"),
+                        fontsize=7, color="0.3", va="bottom")
+
+
 def curves_figure(records: Records, table: BenchmarkTable, palette) -> Figure | None:
     """Each metric scored along the way against compute spent: mean line and
     bootstrap band over finished seeds."""
@@ -106,6 +117,7 @@ def curves_figure(records: Records, table: BenchmarkTable, palette) -> Figure | 
                          hue_order=[v for v in table.variants if v in set(sub["variant"])],
                          errorbar=_band, marker="o", markersize=4, legend=False, ax=ax)
             ax.set_title(f"{metric_label(metric)} {arrow(metric)}".rstrip())
+            _target_lines(ax, table, metric)
             ax.set_xlabel("FLOPs spent" if unit == "flops" else "seconds spent")
             ax.set_ylabel("")
         _legend(fig, table.variants, palette)

@@ -203,7 +203,9 @@ def _curve_rows(key: dict, snaps: list[dict]) -> list[dict]:
     for snap in snaps:
         cost = {"fraction": _number(snap["fraction"]), "flops": _number(snap.get("flops")),
                 "seconds": _number(snap.get("seconds"))}
-        for m, v in _metrics_of(snap.get("metrics"), "snapshot metrics").items():
+        metrics = _metrics_of(snap.get("metrics"), "snapshot metrics")
+        _undefine_empty_kl(metrics)   # undefined: no point on the curve
+        for m, v in metrics.items():
             # A finished run may have had a non-finite metric mid-way (e.g. a
             # snapshot too collapsed to score); it has no point on the curve.
             if math.isfinite(v):

@@ -77,6 +77,8 @@ def benchmark_markdown(table: BenchmarkTable) -> str:
 def _cost(row, unit: str) -> str:
     if row["runs"] == 0:
         return "—"
+    if row["reached"] == 0:
+        return "never"
     fmt = sci if unit == "flops" else (lambda x: "∞" if math.isinf(x) else f"{x:.0f}")
     low, high = row[f"{unit}_low"], row[f"{unit}_high"]
     interval = "" if math.isnan(low) else f" [{fmt(low)}, {fmt(high)}]"

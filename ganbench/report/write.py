@@ -49,7 +49,7 @@ def _write_figures(records: Records, table: BenchmarkTable, palette, out: Path):
         ("curves", curves_figure, f"{table.benchmark}: each metric scored along the budget "
          f"versus {unit} spent, mean over finished seeds with a {INTERVAL_KIND} band "
          "(diverged and incomplete runs are not drawn; metrics scored only at the end are in "
-         "the final-value panels below)."),
+         "the final-value panels below); dashed: the declared quality target."),
         ("seeds", seeds_figure, f"{table.benchmark}: final-value panels: the final metric of "
          f"every finished seed (points) with the mean and {INTERVAL_KIND} of finished seeds "
          "(bar); tick labels count diverged and incomplete runs (the table counts diverged "
