@@ -85,6 +85,9 @@ class BenchmarkConfig:
     description: str = ""
     variants: tuple[str, ...] = ()  # empty: every registered variant
     primary_metric: str = "fid"
+    baseline: str = "vanilla"  # every variant is compared with this one in the report
+    target: dict = field(default_factory=dict)  # quality to reach, see ganbench/targets.py
+    target_note: str = ""  # why this target (shown under the compute-to-target table)
     overrides: dict[str, VariantOverride] = field(default_factory=dict)
     search_space: dict = field(default_factory=dict)  # read by `ganbench sweep`
 
@@ -140,6 +143,14 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
         for name in names:
             if name not in VARIANTS:
                 raise ConfigError(f"{path}: {where}: unknown variant {name!r}; valid variants: {', '.join(VARIANTS.names())}")
+    # The default baseline may be absent from a short variants list (no comparison then);
+    # a baseline the file names must be one of its variants.
+    if "baseline" in data and config.baseline not in config.variant_names():
+        raise ConfigError(f"{path}: baseline: {config.baseline!r} is not among the benchmark's variants "
+                          f"({', '.join(config.variant_names())}); name one of them")
+    from ganbench.targets import parse_target
+
+    parse_target(config.target, f"{path}: target")
     for name, override in config.overrides.items():
         try:
             build_options_check(VARIANTS.get(name), override.options)

@@ -54,7 +54,8 @@ def test_grid25_and_nonfinite_points():
     assert out["modes"] == 25
     nan = torch.full((10, 2), math.nan)
     out = score_points(nan, grid.info)
-    assert out == {"modes": 0.0, "high_quality": 0.0, "reverse_kl": pytest.approx(math.log(25))}
+    # no high-quality sample: reverse KL is undefined (None), not ln 25 (a perfect collapse)
+    assert out == {"modes": 0.0, "high_quality": 0.0, "reverse_kl": None}
 
 
 def test_score_points_bad_input(ring8):

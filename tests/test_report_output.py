@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +13,7 @@ from ganbench.cli import GanbenchGroup
 from ganbench.cli.report import report_command
 from ganbench.report import NoRecordsError, RecordWarning, write_report
 from ganbench.report.figures import variant_palette
+from ganbench.report.stats import bootstrap_mean
 
 from tests.test_report_records import image_suite, make_record, ring8_suite, write_record
 
@@ -64,11 +64,14 @@ def test_files_tables_and_figures(results, tmp_path):
     readme = (out / "README.md").read_text()
     assert readme.index("## Summary across benchmarks") < readme.index("## fmnist")
     assert "](figures/ring8_samples.png)" in readme
-    assert "| wgan-gp | 1 · 30.5 ± 6.4 | 1 · 8.00 ± 0.00 |" in readme
+    assert ("| wgan-gp | 30.50 [30.00, 31.00] · P(>vanilla) 1.00 | 8.00 [8.00, 8.00] · "
+            "P(>vanilla) 1.00 |") in readme
     table = pd.read_csv(out / "tables" / "ring8.csv").set_index(["variant", "metric"])
     row = table.loc[("vanilla", "modes")]
-    assert (row["mean"], row["n"], row["diverged"]) == (2.0, 3, 1)
-    assert row["ci_high"] == pytest.approx(2 + 4.302652729749464 / math.sqrt(3), rel=1e-9)
+    # the diverged seed enters at 0 modes: 1, 2, 3, 0
+    assert (row["mean"], row["n"], row["diverged"], row["worst_filled"]) == (1.5, 4, 1, 1)
+    assert row["ci_high"] == pytest.approx(bootstrap_mean([1, 2, 3, 0]).high, rel=1e-9)
+    assert row["view"] == "all"
     assert not (results / "README.md").exists()   # --out respected, input untouched
 
 
@@ -106,6 +109,11 @@ def test_cli_report(results, tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "tables" / "ring8.tex").exists() and not (out / "README.md").exists()
     assert "wrote" in result.output
+    result = run_cli(str(results), "--out", str(out), "--format", "csv", "--finished-only")
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "tables" / "ring8.csv").set_index(["variant", "metric"])
+    assert table.loc[("vanilla", "modes"), "mean"] == 2.0      # 1, 2, 3 without the diverged run
+    assert set(table["view"]) == {"finished"}
 
 
 def test_cli_empty_dir_fails_clearly(tmp_path):

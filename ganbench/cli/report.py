@@ -31,7 +31,10 @@ def _split(values) -> tuple[str, ...]:
 @click.option("--format", "formats", multiple=True, default=("markdown", "csv"),
               show_default=True, metavar="|".join(FORMATS),
               help="Table formats (repeatable, or a comma list). Figures are always drawn.")
-def report_command(results_dir, benchmarks, variants, metrics, out_dir, formats):
+@click.option("--finished-only", is_flag=True,
+              help="Aggregate finished runs only (default: every diverged run counts at the "
+                   "metric's worst value). Every table names its view.")
+def report_command(results_dir, benchmarks, variants, metrics, out_dir, formats, finished_only):
     """Write README.md, tables/ and figures/ from RESULTS_DIR/runs/**/record.json.
 
     Never trains or scores; the same records give byte-identical output.
@@ -47,7 +50,7 @@ def report_command(results_dir, benchmarks, variants, metrics, out_dir, formats)
         try:
             written = write_report(results_dir, out_dir, _split(benchmarks) or None,
                                    _split(variants) or None, _split(metrics) or None,
-                                   formats)
+                                   formats, view="finished" if finished_only else "all")
         finally:
             for w in caught:
                 if issubclass(w.category, RecordWarning):

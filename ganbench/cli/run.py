@@ -69,6 +69,9 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         click.echo(f"FAILED {o.run_id}: {o.error}", err=True)
     for o in sorted((o for o in results if o.status == "claimed"), key=lambda o: o.run_id):
         click.echo(f"not run {o.run_id}: {o.error}", err=True)
+    from ganbench.realdata import ensure_real_data  # the floor/ceiling row of every table
+
+    ensure_real_data(benchmarks, profile, out)
     if report and not failed:
         from ganbench.report import write_report
 

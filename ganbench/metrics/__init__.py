@@ -9,7 +9,7 @@ Public API:
   ``density/<ext>``, ``coverage/<ext>``, ``classes_covered``/``class_kl`` (or
   ``modes``/``reverse_kl`` for stacked data), ``ndb``, ``jsd``.
 - ``stability_summary(snapshots, metric, lower_is_better) -> dict``.
-- ``LOWER_IS_BETTER``: the direction of every metric key prefix.
+- ``LOWER_IS_BETTER``: the direction of every metric key prefix; ``METRIC_RANGES`` its range.
 
 Errors a user can fix raise ``MetricError`` (a ``ValueError``).
 """
@@ -36,8 +36,21 @@ LOWER_IS_BETTER = {
     "reverse_kl": True, "classes_covered": False, "class_kl": True, "ndb": True, "jsd": True,
 }
 
+_INF = float("inf")
+#: Range (low, high) of each metric, the same keys. Upper bounds that depend on
+#: the dataset (modes of M, classes, IS <= classes) are given as inf here; the
+#: bad end is what a generator with no usable sample scores (a diverged run,
+#: counted at its worst). KID's unbiased estimate can be negative. NDB is the
+#: fraction of bins that differ; JSD (natural log) is at most ln 2.
+METRIC_RANGES = {
+    "fid": (0.0, _INF), "kid": (-_INF, _INF), "is": (1.0, _INF), "precision": (0.0, 1.0),
+    "recall": (0.0, 1.0), "density": (0.0, _INF), "coverage": (0.0, 1.0), "modes": (0.0, _INF),
+    "high_quality": (0.0, 100.0), "reverse_kl": (0.0, _INF), "classes_covered": (0.0, _INF),
+    "class_kl": (0.0, _INF), "ndb": (0.0, 1.0), "jsd": (0.0, 0.6931471805599453),
+}
+
 __all__ = [
-    "IMAGE_METRICS", "IMAGE_SAMPLES", "LOWER_IS_BETTER", "MetricError", "POINT_SAMPLES",
+    "IMAGE_METRICS", "IMAGE_SAMPLES", "LOWER_IS_BETTER", "METRIC_RANGES", "MetricError", "POINT_SAMPLES",
     "density_coverage", "fid", "fid_from_statistics", "fid_statistics", "fit_bins", "inception_score",
     "kid", "ndb_jsd", "precision_recall", "score_images", "score_points", "stability_summary",
 ]

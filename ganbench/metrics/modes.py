@@ -10,6 +10,9 @@ which follows VEEGAN (Srivastava et al. 2017):
   (PacGAN counts the non-zero entries of its coverage histogram);
 - *reverse KL* is KL(p || uniform) of the histogram of high-quality samples
   over modes, natural log (the paper's "reverse": generated distribution first).
+  With no high-quality sample the histogram is empty and p does not exist: the
+  value is ``None`` (undefined; reports show and count it), never ln M, which
+  is the value of a perfect collapse onto one mode.
 
 PacGAN and VEEGAN evaluate 2500 samples; pass that many (``POINT_SAMPLES``).
 
@@ -51,15 +54,15 @@ def kl_to_uniform(counts: Tensor) -> float:
     return kl_divergence(counts, torch.ones_like(counts, dtype=torch.float64))
 
 
-def score_points(fake: Tensor, info) -> dict[str, float]:
+def score_points(fake: Tensor, info) -> dict[str, float | None]:
     """Mode metrics of 2-D samples ``fake`` [N, 2] (tensor or array) against the mixture in ``info``.
 
     ``info`` is a ``DatasetInfo`` with ``centers`` [M, 2] and ``std``. Returns
     ``modes`` (covered, out of M), ``high_quality`` (percent of all samples) and
-    ``reverse_kl``. With no high-quality sample at all the histogram is empty;
-    ``reverse_kl`` is then ln(M), its value for total collapse, so the metric
-    stays finite and ordered (worse is larger). Non-finite points are never
-    high quality.
+    ``reverse_kl``. With no high-quality sample at all the histogram is empty
+    and ``reverse_kl`` is None (undefined; stored as JSON null), not ln(M):
+    that is the value of a perfect one-mode collapse, a different and better
+    outcome. Non-finite points are never high quality.
     """
     if getattr(info, "centers", None) is None or getattr(info, "std", None) is None:
         raise MetricError(f"score_points needs a 2-D mixture's DatasetInfo (centers, std), got {info!r}")
@@ -79,7 +82,7 @@ def score_points(fake: Tensor, info) -> dict[str, float]:
     return {
         "modes": float((counts > 0).sum()),
         "high_quality": 100.0 * num_good / fake.shape[0],
-        "reverse_kl": kl_to_uniform(counts) if num_good else math.log(len(centers)),
+        "reverse_kl": kl_to_uniform(counts) if num_good else None,
     }
 
 

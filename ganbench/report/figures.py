@@ -23,7 +23,7 @@ from ganbench.datasets.mixtures import grid_centers, ring_centers
 
 from .load import Records
 from .naming import arrow, metric_label
-from .stats import t_interval
+from .stats import bootstrap_mean
 from .tables import BenchmarkTable
 
 DPI = 100
@@ -73,16 +73,36 @@ def _legend(fig: Figure, variants, palette) -> None:
                frameon=False)
 
 
-def _t_band(values) -> tuple[float, float]:
-    mean, half, _ = t_interval(values)
-    return (mean, mean) if math.isnan(half) else (mean - half, mean + half)
+def _band(values) -> tuple[float, float]:
+    est = bootstrap_mean(values)
+    return (est.estimate, est.estimate) if math.isnan(est.low) else (est.low, est.high)
+
+
+def curve_metrics(records: Records, table: BenchmarkTable) -> list[str]:
+    """Metrics scored along the budget (at two or more fractions); the rest are
+    final-only and get final-value panels, never a compute axis."""
+    curves = records.curves[records.curves["benchmark"] == table.benchmark]
+    fractions = curves.groupby("metric")["fraction"].nunique()
+    return [m for m in table.metrics if fractions.get(m, 0) >= 2]
+
+
+def _target_lines(ax, table: BenchmarkTable, metric: str) -> None:
+    # The declared quality target, where it bounds this metric: compute-to-target
+    # is where a seed's curve first crosses every such line.
+    for condition in table.target:
+        threshold = condition.threshold(table.real)
+        if condition.metric == metric and math.isfinite(threshold):
+            ax.axhline(threshold, ls="--", lw=1, color="0.3", zorder=1)
+            ax.annotate("target", (0.01, threshold), xycoords=("axes fraction", "data"),
+                        fontsize=7, color="0.3", va="bottom")
 
 
 def curves_figure(records: Records, table: BenchmarkTable, palette) -> Figure | None:
-    """Each metric against compute spent, mean line and 95 % t-band over seeds."""
+    """Each metric scored along the way against compute spent: mean line and
+    bootstrap band over finished seeds."""
     curves = records.curves[records.curves["benchmark"] == table.benchmark]
     unit = table.budget_unit
-    curves = curves[curves["metric"].isin(table.metrics) & curves[unit].notna()]
+    curves = curves[curves["metric"].isin(curve_metrics(records, table)) & curves[unit].notna()]
     if curves.empty:
         return None
     # Seeds reach a budget fraction at slightly different costs (always so
@@ -95,13 +115,14 @@ def curves_figure(records: Records, table: BenchmarkTable, palette) -> Figure | 
             sub = curves[curves["metric"] == metric]
             sns.lineplot(data=sub, x="x", y="value", hue="variant", palette=palette,
                          hue_order=[v for v in table.variants if v in set(sub["variant"])],
-                         errorbar=_t_band, marker="o", markersize=4, legend=False, ax=ax)
+                         errorbar=_band, marker="o", markersize=4, legend=False, ax=ax)
             ax.set_title(f"{metric_label(metric)} {arrow(metric)}".rstrip())
+            _target_lines(ax, table, metric)
             ax.set_xlabel("FLOPs spent" if unit == "flops" else "seconds spent")
             ax.set_ylabel("")
         _legend(fig, table.variants, palette)
-        fig.suptitle(f"{table.benchmark}: metrics versus compute (mean, 95 % t-band over "
-                     "finished seeds)")
+        fig.suptitle(f"{table.benchmark}: metrics scored along the budget versus compute "
+                     "(mean, 95 % bootstrap band over finished seeds)")
     return fig
 
 
@@ -115,17 +136,18 @@ def _seed_labels(table: BenchmarkTable) -> list[str]:
 
 
 def _interval_bars(ax, values: dict[str, np.ndarray], palette) -> None:
-    # The table's number (mean and 95 % t-interval) beside each variant's points.
+    # The table's number (mean and bootstrap interval) beside each variant's points.
     for i, (variant, x) in enumerate(values.items()):
-        mean, half, n = t_interval(x)
-        if n:
-            ax.errorbar(i + 0.3, mean, yerr=None if math.isnan(half) else half, fmt="_",
+        est = bootstrap_mean(x[np.isfinite(x)])
+        if est.n:
+            err = None if math.isnan(est.low) else [[est.estimate - est.low], [est.high - est.estimate]]
+            ax.errorbar(i + 0.3, est.estimate, yerr=err, fmt="_",
                         markersize=12, capsize=4, lw=1.5, color=palette[variant])
 
 
 def seeds_figure(records: Records, table: BenchmarkTable, palette) -> Figure | None:
-    """Final metric of every finished seed per variant (points), with the
-    mean and 95 % t-interval drawn beside them."""
+    """Final-value panels: the final metric of every finished seed per variant
+    (points), with the mean and bootstrap interval of finished seeds beside them."""
     finals = records.finals[(records.finals["benchmark"] == table.benchmark)
                             & records.finals["metric"].isin(table.metrics)]
     if finals.empty:
@@ -149,7 +171,7 @@ def seeds_figure(records: Records, table: BenchmarkTable, palette) -> Figure | N
             ax.set_xlabel("")
             ax.set_ylabel("")
         fig.suptitle(f"{table.benchmark}: final metric per finished seed (points) with "
-                     "mean and 95 % t-interval (bar)")
+                     "mean and 95 % bootstrap interval of finished seeds (bar)")
     return fig
 
 

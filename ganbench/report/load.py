@@ -7,11 +7,16 @@ report goes on with the rest. Runs are classified, never dropped:
 - ``finished``: status ``finished`` and every final metric finite;
 - ``diverged``: status ``diverged``, a ``diverged`` entry, or final metrics
   missing or non-finite (a NaN FID is a divergence, not a number to average);
+  a metric stored as null is *undefined* for that run (reverse KL with no
+  high-quality sample): its final row holds NaN and the run stays finished;
 - ``incomplete``: still ``running``, ``interrupted`` or ``failed``, or
   finished but not scored yet (``ganbench.evaluate`` fills the metrics later).
 
-Only finished runs feed means and curves; the other two are counted per
-variant so every table can show them.
+Finished runs give final-metric rows and curves; diverged runs are listed in
+``runs`` and enter the tables at each metric's worst value (see
+``tables.py``); incomplete ones are counted. Real-data records
+(``runs/<benchmark>/real-data.json``, :mod:`ganbench.realdata`) give
+``real``: the same metrics on held-out real samples.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.errors import GanbenchError
+from ganbench.realdata import DECLARED_NAME, REAL_DATA_NAME
 from ganbench.record import FINAL_STATUSES, RECORD_NAME, SCHEMA_VERSION, STATUSES
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
@@ -62,6 +68,8 @@ class Records:
     finals: pd.DataFrame
     curves: pd.DataFrame
     skipped: list[Skipped] = field(default_factory=list)
+    real: dict[str, dict] = field(default_factory=dict)       # benchmark -> real-data record
+    declared: dict[str, dict] = field(default_factory=dict)   # benchmark -> benchmark.json
 
 
 class _BadRecord(ValueError):
@@ -112,7 +120,17 @@ def _snapshots(record: dict) -> list[dict]:
     return sorted(snaps, key=lambda s: _number(s["fraction"]))
 
 
-def _outcome(status: str, record: dict, final: dict[str, float]) -> str:
+def _undefine_empty_kl(metrics: dict[str, float]) -> set[str]:
+    """Reverse KL with no high-quality sample is undefined (set to NaN; returned).
+    Records scored before ganbench stored it as null hold ln M there, the value
+    of a perfect collapse."""
+    if metrics.get("high_quality") == 0.0 and "reverse_kl" in metrics:
+        metrics["reverse_kl"] = math.nan
+        return {"reverse_kl"}
+    return set()
+
+
+def _outcome(status: str, record: dict, final: dict[str, float], undefined=frozenset()) -> str:
     if status in _INCOMPLETE:
         return "incomplete"
     if status == "diverged" or record.get("diverged"):
@@ -122,7 +140,9 @@ def _outcome(status: str, record: dict, final: dict[str, float]) -> str:
         # (ganbench.evaluate) comes later, and marks divergence itself.
         # Not scored yet is not diverged.
         return "incomplete"
-    if not all(math.isfinite(v) for v in final.values()):
+    # null is "undefined for this run" (reverse KL without a high-quality
+    # sample), a value the run legitimately has; NaN/inf is a divergence.
+    if not all(math.isfinite(v) for k, v in final.items() if k not in undefined):
         return "diverged"
     return "finished"
 
@@ -158,10 +178,13 @@ def _parse(path: Path, root: Path) -> tuple[dict, list[dict], list[dict]]:
     benchmark = benchmark or f"{dataset} (single runs)"
     unit, limit, max_g_steps = _budget(record)
     snaps = _snapshots(record)
-    final = _metrics_of(record.get("metrics"), "metrics")
-    if not final and snaps:
-        final = _metrics_of(snaps[-1].get("metrics"), "snapshots[-1].metrics")
-    outcome = _outcome(status, record, final)
+    raw = record.get("metrics")
+    if not raw and snaps:
+        raw = snaps[-1].get("metrics")
+    final = _metrics_of(raw, "metrics")
+    undefined = frozenset(_undefine_empty_kl(final)
+                          | {k for k, v in (raw or {}).items() if v is None})
+    outcome = _outcome(status, record, final, undefined)
     run_dir = path.parent.relative_to(root).as_posix()
     samples = record.get("samples")
     key = {"benchmark": benchmark, "variant": variant, "seed": seed}
@@ -180,7 +203,9 @@ def _curve_rows(key: dict, snaps: list[dict]) -> list[dict]:
     for snap in snaps:
         cost = {"fraction": _number(snap["fraction"]), "flops": _number(snap.get("flops")),
                 "seconds": _number(snap.get("seconds"))}
-        for m, v in _metrics_of(snap.get("metrics"), "snapshot metrics").items():
+        metrics = _metrics_of(snap.get("metrics"), "snapshot metrics")
+        _undefine_empty_kl(metrics)   # undefined: no point on the curve
+        for m, v in metrics.items():
             # A finished run may have had a non-finite metric mid-way (e.g. a
             # snapshot too collapsed to score); it has no point on the curve.
             if math.isfinite(v):
@@ -221,7 +246,26 @@ def load_records(results_dir: str | Path) -> Records:
                              "could be read (see the warnings above)")
     return Records(root, pd.DataFrame(runs, columns=RUN_COLUMNS),
                    pd.DataFrame(finals, columns=FINAL_COLUMNS),
-                   pd.DataFrame(curves, columns=CURVE_COLUMNS), skipped)
+                   pd.DataFrame(curves, columns=CURVE_COLUMNS), skipped,
+                   _side_records(root, REAL_DATA_NAME, skipped),
+                   _side_records(root, DECLARED_NAME, skipped))
+
+
+def _side_records(root: Path, name: str, skipped: list[Skipped]) -> dict[str, dict]:
+    """``runs/<benchmark>/<name>`` per benchmark (real-data rows, declarations)."""
+    found = {}
+    for path in sorted((root / "runs").glob(f"*/{name}")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("benchmark"), str):
+                raise ValueError("not an object naming its benchmark")
+        except (OSError, ValueError) as err:
+            rel = path.relative_to(root).as_posix()
+            skipped.append(Skipped(rel, str(err)))
+            warnings.warn(f"skipping {rel}: {err}", RecordWarning, stacklevel=3)
+            continue
+        found[data["benchmark"]] = data
+    return found
 
 
 def _matches(key: str, wanted) -> bool:
@@ -255,4 +299,4 @@ def select(records: Records, benchmarks=None, variants=None, metrics=None) -> Re
         finals = finals[finals["metric"].map(lambda m: _matches(m, metrics)).astype(bool)]
         curves = curves[curves["metric"].map(lambda m: _matches(m, metrics)).astype(bool)]
     return Records(records.root, runs.reset_index(drop=True), finals.reset_index(drop=True),
-                   curves.reset_index(drop=True), records.skipped)
+                   curves.reset_index(drop=True), records.skipped, records.real, records.declared)

@@ -8,7 +8,9 @@ extractors can never be read as one column.
 
 from __future__ import annotations
 
-from ganbench.metrics import LOWER_IS_BETTER  # the one home of metric directions
+import math
+
+from ganbench.metrics import LOWER_IS_BETTER, METRIC_RANGES  # the one home of directions and ranges
 
 # Base metric -> display name, in table column order.
 _NAMES: dict[str, str] = {
@@ -55,6 +57,27 @@ def higher_is_better(key: str) -> bool | None:
     """True/False for known metrics, None when the direction is unknown."""
     entry = _BASE.get(split_key(key)[0])
     return None if entry is None else entry[1]
+
+
+def metric_range(key: str) -> tuple[float, float]:
+    """(low, high) a metric can take; (-inf, inf) when unknown."""
+    return METRIC_RANGES.get(split_key(key)[0], (-math.inf, math.inf))
+
+
+# Metrics a run with no usable sample has no value for (KL of an empty
+# histogram): a diverged run leaves them undefined instead of at a worst value.
+UNDEFINED_WHEN_EMPTY = frozenset({"reverse_kl"})
+
+
+def worst_value(key: str) -> float:
+    """The value a diverged run enters the aggregate with: the bad end of the
+    metric's range (0 modes, FID +inf); NaN (undefined) for reverse KL and for
+    metrics of unknown direction."""
+    better = higher_is_better(key)
+    if better is None or split_key(key)[0] in UNDEFINED_WHEN_EMPTY:
+        return math.nan
+    low, high = metric_range(key)
+    return low if better else high
 
 
 def arrow(key: str) -> str:

@@ -12,8 +12,14 @@ import pandas as pd
 from ganbench.errors import GanbenchError
 
 from .literature import SOUGHT, LiteratureResult, for_dataset
-from .naming import arrow, metric_label
-from .tables import CAPTION_STATS, BenchmarkTable, display_rows, format_estimate, summary_frame
+import math
+
+from ganbench.targets import target_text
+
+from .naming import arrow, metric_label, split_key
+from .stats import INTERVAL_KIND
+from .tables import (CAPTION_STATS, VIEWS, BenchmarkTable, comparison_rows, display_rows,
+                     format_interval, format_value, sci, summary_frame)
 
 
 def slug(name: str) -> str:
@@ -30,33 +36,88 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(align)] + [line(r) for r in rows])
 
 
-def _md_cell(text: str, best: bool, significant: bool) -> str:
-    if best:
-        return f"**{text}**"
-    return f"{text} †" if significant else text
-
-
 def caption(table: BenchmarkTable) -> str:
-    """The table caption: benchmark, dataset, budget and how to read it."""
-    return f"{table.benchmark}: dataset {table.dataset}, {table.budget}. {CAPTION_STATS}"
+    """The table caption: benchmark, dataset, budget, view and how to read it."""
+    real = f" Real data: {table.real_what}." if table.real_what else " No real-data record."
+    return (f"{table.benchmark}: dataset {table.dataset}, {table.budget}. View: "
+            f"{VIEWS[table.view]}. {CAPTION_STATS}{real}")
+
+
+def comparison_caption(table: BenchmarkTable) -> str:
+    """How to read the comparison with the baseline."""
+    return (f"{table.benchmark}, view: {VIEWS[table.view]}. Each variant against the declared "
+            f"baseline {table.baseline}: probability of improvement P(X better than Y) + "
+            "P(tie)/2 over its seeds X and the baseline's Y (direction-aware; 0.5 = no "
+            f"difference) [{INTERVAL_KIND}, each group resampled]; p: two-sided permutation "
+            "test of the same statistic (exact: every relabelling of the seeds), Holm-corrected "
+            "over the variants in the column; †: p < 0.05. With 3 seeds against 3 no p-value "
+            "can go below 0.1.")
+
+
+def _missing_note(table: BenchmarkTable) -> str:
+    if not table.missing:
+        return ""
+    return (f"\n\nNot run yet (declared by the benchmark file, no records): "
+            f"{', '.join(sorted(table.missing))}.")
 
 
 def benchmark_markdown(table: BenchmarkTable) -> str:
-    """The Markdown table of one benchmark, with its caption."""
+    """The Markdown tables of one benchmark (results, comparison), with captions."""
     header, rows = display_rows(table)
-    body = markdown_table(header, [[_md_cell(*c) for c in row] for row in rows])
-    return f"{body}\n\n*{caption(table)}*"
+    parts = [markdown_table(header, rows), f"*{caption(table)}*"]
+    if table.baseline is not None:
+        header, rows = comparison_rows(table)
+        if rows:
+            parts += [markdown_table(header, rows), f"*{comparison_caption(table)}*"]
+    else:
+        parts.append("*No comparison: the declared baseline variant has no records.*")
+    return "\n\n".join(parts) + _missing_note(table)
+
+
+def _cost(row, unit: str) -> str:
+    if row["runs"] == 0:
+        return "—"
+    if row["reached"] == 0:
+        return "never"
+    fmt = sci if unit == "flops" else (lambda x: "∞" if math.isinf(x) else f"{x:.0f}")
+    low, high = row[f"{unit}_low"], row[f"{unit}_high"]
+    interval = "" if math.isnan(low) else f" [{fmt(low)}, {fmt(high)}]"
+    return f"{fmt(row[unit])}{interval}"
+
+
+def target_markdown(tables: list[BenchmarkTable]) -> str:
+    """Compute-to-target: per benchmark and variant, median FLOPs and seconds to the target."""
+    parts = []
+    for t in tables:
+        if t.to_target is None:
+            continue
+        rows = [[r["variant"], _cost(r, "flops"), _cost(r, "seconds"),
+                 f"{r['never']} of {r['runs']}"] for _, r in t.to_target.iterrows()]
+        text = markdown_table(["Variant", "FLOPs to target", "seconds to target", "never reached"],
+                              rows)
+        parts.append(f"**{t.benchmark}**: target {target_text(t.target, t.real)}; "
+                     f"{t.budget}.\n\n{text}" + (f"\n\n*Why this target: {t.target_note}*"
+                                                  if t.target_note else ""))
+    if not parts:
+        return ""
+    note = ("*Compute to reach each benchmark's declared quality target (MLPerf Training's "
+            "time-to-quality): the first budget snapshot where every condition holds. Median "
+            f"over seeds [{INTERVAL_KIND} of the median]; a seed that never reached the target "
+            "(or diverged) counts as ∞, so the median is ∞ once half of them never did. "
+            "Resolution: the snapshot spacing.*")
+    return "\n\n".join(parts) + "\n\n" + note
 
 
 def summary_markdown(tables: list[BenchmarkTable]) -> str:
-    """Cross-benchmark ranking: variants x benchmarks, cell = "rank · primary mean ± CI"."""
+    """Cross-benchmark summary: primary metric mean [CI] and P(better than baseline)."""
     frame = summary_frame(tables)
     header = ["Variant"]
     for t in tables:
         primary = t.primaries[0] if t.primaries else None
         header.append(f"{t.benchmark}: {metric_label(primary)} {arrow(primary)}".rstrip()
                       if primary else f"{t.benchmark}: (no metric)")
-    rows = []
+    rows = [["real data"] + [format_value(t.real.get(t.primaries[0])) if t.real and t.primaries
+                             else "—" for t in tables]]
     for variant in sorted(frame["variant"].unique()):
         row = [variant]
         for t in tables:
@@ -65,14 +126,45 @@ def summary_markdown(tables: list[BenchmarkTable]) -> str:
                 row.append("not run")
                 continue
             h = hit.iloc[0]
-            row.append("—" if pd.isna(h["rank"]) else
-                       f"{int(h['rank'])} · {format_estimate(h['mean'], h['half_width'], h['n'])}")
+            cell = format_interval(h["mean"], h["ci_low"], h["ci_high"], int(h["n"]) if
+                                   not pd.isna(h["n"]) else 0)
+            if variant == t.baseline:
+                cell += " (baseline)"
+            elif not pd.isna(h["p_improve"]):
+                cell += f" · P(>{t.baseline}) {h['p_improve']:.2f}"
+            row.append(cell)
         rows.append(row)
-    note = ("*Rank of each variant per benchmark (1 = best) by the benchmark's primary metric "
-            "(for 2-D data modes, ties broken by reverse KL; for images FID), then that "
-            "metric's mean ± 95 % t-interval over finished seeds. Ties share a rank; "
-            "—: no finished run; not run: no records.*")
-    return markdown_table(header, rows) + "\n\n" + note
+    note = ("*Each benchmark's primary metric (2-D and stacked data: modes; images: FID): mean "
+            f"[{INTERVAL_KIND}], view: {VIEWS[tables[0].view] if tables else ''}; then the "
+            "probability that the variant beats the benchmark's baseline (0.5: no difference; "
+            "intervals and p-values in each benchmark's section). No ranking: with a few seeds "
+            "the order of close variants does not survive a rerun on another machine. "
+            "not run: no records.*")
+    return markdown_table(header, rows) + "\n\n" + note + _fid_multiples(tables)
+
+
+def _fid_multiples(tables: list[BenchmarkTable]) -> str:
+    """FID as a multiple of the real-data floor, per benchmark that scores FID."""
+    cols = [(t, m) for t in tables for m in t.metrics
+            if split_key(m)[0] == "fid" and isinstance(t.real.get(m), (int, float)) and t.real[m] > 0]
+    if not cols:
+        return ""
+    header = ["Variant"] + [f"{t.benchmark}: {metric_label(m)} ÷ real" for t, m in cols]
+    rows = [["real data"] + [f"1 (= {format_value(t.real[m])})" for t, m in cols]]
+    for variant in sorted({v for t, _ in cols for v in t.variants}):
+        row = [variant]
+        for t, m in cols:
+            hit = t.summary[(t.summary["variant"] == variant) & (t.summary["metric"] == m)]
+            if hit.empty:
+                row.append("not run")
+                continue
+            h, floor = hit.iloc[0], t.real[m]
+            row.append(format_interval(h["mean"] / floor, h["ci_low"] / floor,
+                                       h["ci_high"] / floor, int(h["n"])) + "×")
+        rows.append(row)
+    return ("\n\n" + markdown_table(header, rows) + "\n\n*FID as a multiple of what held-out "
+            "real images score under the same protocol (same feature extractor and sample "
+            "counts): the floor no generator can beat.*")
 
 
 def _literature_rows(table: BenchmarkTable, entries: list[LiteratureResult]):
@@ -82,8 +174,8 @@ def _literature_rows(table: BenchmarkTable, entries: list[LiteratureResult]):
     for variant in table.variants:
         sub = table.summary[table.summary["variant"] == variant].set_index("metric")
         rows.append([f"{variant} (ours)", "this report"] + [
-            format_estimate(sub.at[m, "mean"], sub.at[m, "half_width"], int(sub.at[m, "n"]))
-            for m in metrics])
+            format_interval(sub.at[m, "mean"], sub.at[m, "ci_low"], sub.at[m, "ci_high"],
+                            int(sub.at[m, "n"])) for m in metrics])
     for e in entries:
         cells = []
         for m in metrics:
@@ -104,7 +196,7 @@ def literature_markdown(tables: list[BenchmarkTable], results=None) -> str:
             notes = sorted({f"{e.source}: {e.setting}; ± is {e.error}. {e.note}".strip()
                             for e in entries})
             parts.append(f"**{table.benchmark}**\n\n{markdown_table(header, rows)}\n\n"
-                         "*Ours: mean ± 95 % t-interval over finished seeds under our budget. "
+                         f"*Ours: mean [{INTERVAL_KIND}] under our budget. "
                          "Theirs: as published; " + " ".join(notes) + "*")
         elif table.dataset in SOUGHT:
             parts.append(f"**{table.benchmark}**: no literature numbers shown. "
@@ -116,7 +208,8 @@ _LATEX_TEXT = [("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"
                ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
                ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")]
 _LATEX_SYMBOLS = [("±", r"$\pm$"), ("†", r"$^\dagger$"), ("↑", r"$\uparrow$"),
-                  ("↓", r"$\downarrow$"), ("—", "--"), ("<", r"$<$"), (">", r"$>$")]
+                  ("↓", r"$\downarrow$"), ("—", "--"), ("<", r"$<$"), (">", r"$>$"),
+                  ("∞", r"$\infty$"), ("≤", r"$\le$"), ("≥", r"$\ge$"), ("×", r"$\times$")]
 
 
 _LATEX = dict(_LATEX_TEXT + _LATEX_SYMBOLS)
@@ -130,14 +223,7 @@ def latex_escape(text: str) -> str:
 def benchmark_latex(table: BenchmarkTable) -> str:
     """A LaTeX table (booktabs rules) of one benchmark, via pandas' Styler."""
     header, rows = display_rows(table)
-
-    def cell(text, best, significant):
-        text = latex_escape(text)
-        if best:
-            return rf"\textbf{{{text}}}"
-        return text + (r"$^\dagger$" if significant else "")
-
-    frame = pd.DataFrame([[cell(*c) for c in row] for row in rows],
+    frame = pd.DataFrame([[latex_escape(c) for c in row] for row in rows],
                          columns=[latex_escape(h) for h in header])
     try:
         styler = frame.style.hide(axis="index")
@@ -157,7 +243,11 @@ def readme(tables: list[BenchmarkTable], figures: dict[str, list[tuple[str, str]
     parts = ["# ganbench results", "",
              f"Generated by `ganbench report` from {n_records} run records under `runs/`"
              f"{selection}. Regenerate it; do not edit by hand.", "",
-             "## Summary across benchmarks", "", summary_markdown(tables), ""]
+             "## Summary across benchmarks", ""]
+    to_target = target_markdown(tables)
+    if to_target:
+        parts += ["### Compute to target", "", to_target, ""]
+    parts += ["### Final quality", "", summary_markdown(tables), ""]
     lit = literature_markdown(tables, literature)
     if lit:
         parts += ["## Literature", "", lit, ""]

@@ -1,35 +1,55 @@
-"""Statistics over seeds: t-intervals, Welch's test against the best, Holm.
+"""Statistics over seeds: bootstrap intervals, probability of improvement, exact tests.
 
-Seeds are few (typically 3-5), so the interval is Student-t, not normal, and
-the test is Welch's (no equal-variance assumption: a stable and an unstable
-variant rarely share a variance). Each column compares every variant with the
-best one, so its p-values are Holm-Bonferroni corrected over those comparisons.
+Seeds are few (3-10), so nothing here assumes normality (Agarwal et al. 2021,
+"Deep RL at the Edge of the Statistical Precipice", the ``rliable`` package):
+
+- the interval of a mean is a **percentile bootstrap** over seeds (scipy's
+  ``stats.bootstrap``, fixed seed, so the report is byte-identical). Every
+  resample mean lies between the smallest and largest seed, so it never leaves
+  the metric's range (a t-interval on 0, 0, 1 modes reaches below 0); it is
+  clipped to the declared range as well, in case a metric ever leaves it;
+- each variant is compared with the benchmark's declared **baseline**, never
+  with a best chosen after the fact, by the probability of improvement
+  P(X > Y) + P(X = Y) / 2 (direction-aware; rliable's definition), with a
+  bootstrap interval;
+- its p-value is a **permutation test** of the same statistic (exact when the
+  number of relabellings is at most ``N_RESAMPLES``), Holm-corrected over the
+  variants compared in one column. A permutation p-value counts the observed
+  labelling, so it is never 0: 3 seeds against 3 cannot go below 2/20 = 0.1.
+
+Degenerate cases are explicit: no value -> no estimate; one value -> the
+value, no interval; all values equal -> the interval is that value (every
+resample is the same). A metric that is undefined for a run (reverse KL with no
+high-quality sample) is left out of that metric and counted.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
+from math import comb
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .naming import higher_is_better, sort_metrics
+from .naming import higher_is_better, metric_range, sort_metrics
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
-SUMMARY_COLUMNS = ["variant", "metric", "n", "mean", "sd", "half_width", "ci_low", "ci_high",
-                   "best", "p_welch", "p_holm", "significant"]
+N_RESAMPLES = 10_000   # bootstrap resamples / random permutations (rliable uses 2,000-50,000)
+SEED = 0               # fixed: same records, same intervals, same bytes
+INTERVAL_KIND = (f"95 % percentile bootstrap over seeds ({N_RESAMPLES:,} resamples, "
+                 f"seed {SEED})")
+SUMMARY_COLUMNS = ["variant", "metric", "n", "worst_filled", "undefined", "mean", "ci_low",
+                   "ci_high", "baseline", "p_improve", "pi_low", "pi_high", "p_perm", "p_holm",
+                   "significant"]
 COUNT_COLUMNS = ["variant", "seeds", "finished", "diverged", "incomplete"]
 
 
 def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, int]:
-    """(mean, half-width, n) of a Student-t interval for the mean.
-
-    The half-width is ``t_{(1+c)/2, n-1} * sd / sqrt(n)`` with the sample sd
-    (ddof=1); it is NaN for fewer than two values, where no interval exists.
-    """
+    """(mean, half-width, n) of a Student-t interval (kept for the sweep report's reruns)."""
     x = np.asarray(values, dtype=float)
     n = int(x.size)
     if n == 0:
@@ -41,20 +61,120 @@ def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, in
     return mean, float(stats.t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)), n
 
 
-def welch_p(a, b) -> float:
-    """Two-sided p-value of Welch's t-test; NaN when a group has < 2 values.
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate and its interval; low/high NaN where none exists."""
 
-    When both groups have zero variance the statistic is undefined; we return
-    0 when the means differ (e.g. 8/8/8 modes against 1/1/1) and 1 when not.
+    estimate: float
+    low: float
+    high: float
+    n: int
+
+
+def _mean(x, axis=-1):
+    return np.mean(x, axis=axis)
+
+
+def bootstrap_mean(values, bounds=(-math.inf, math.inf)) -> Interval:
+    """Mean over seeds with its percentile-bootstrap interval, clipped to ``bounds``.
+
+    n = 0: NaN; n = 1: the value, no interval; zero variance: [x, x]; a value
+    that is +-inf (a diverged run at an unbounded worst) makes the mean
+    infinite and the interval undefined.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.size < 2 or b.size < 2:
-        return math.nan
-    if a.var() == 0 and b.var() == 0:
-        return 1.0 if a.mean() == b.mean() else 0.0
-    with warnings.catch_warnings():
+    x = np.asarray(values, dtype=float)
+    n = int(x.size)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean()) if np.isfinite(x).all() else float(np.sum(x))  # sum: keeps the sign of inf
+    if n == 1 or not np.isfinite(x).all():
+        return Interval(mean, math.nan, math.nan, n)
+    if np.all(x == x[0]):
+        return Interval(mean, mean, mean, n)
+    res = stats.bootstrap((x,), _mean, confidence_level=CONFIDENCE, n_resamples=N_RESAMPLES,
+                          method="percentile", vectorized=True, rng=np.random.default_rng(SEED))
+    low, high = res.confidence_interval
+    return Interval(mean, float(np.clip(low, *bounds)), float(np.clip(high, *bounds)), n)
+
+
+def bootstrap_median(values) -> Interval:
+    """Median over seeds with a percentile-bootstrap interval; +inf values allowed.
+
+    For costs to a target: a seed that never reached it costs +inf, so the
+    median is finite while fewer than half never did. The interval's ends are
+    order statistics of the bootstrap distribution (``inverted_cdf``: no
+    interpolation, which would mix a finite cost with inf).
+    """
+    x = np.asarray(values, dtype=float)
+    n = int(x.size)
+    if n == 0:
+        return Interval(math.nan, math.nan, math.nan, 0)
+    median = float(np.median(x))
+    if n == 1:
+        return Interval(median, math.nan, math.nan, 1)
+    if np.all(x == x[0]):
+        return Interval(median, median, median, n)
+    with warnings.catch_warnings():   # scipy's standard error of inf costs: not used here
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        res = stats.bootstrap((x,), np.median, confidence_level=CONFIDENCE,
+                              n_resamples=N_RESAMPLES, method="percentile", vectorized=True,
+                              rng=np.random.default_rng(SEED))
+    alpha = (1 - CONFIDENCE) / 2
+    low, high = np.quantile(res.bootstrap_distribution, [alpha, 1 - alpha], method="inverted_cdf")
+    return Interval(median, float(low), float(high), n)
+
+
+def _improvement(x, y, axis=-1):
+    """P(X > Y) + P(X = Y)/2 over all pairs, vectorised over leading axes."""
+    x, y = np.moveaxis(np.asarray(x), axis, -1), np.moveaxis(np.asarray(y), axis, -1)
+    gt = (x[..., :, None] > y[..., None, :]).mean(axis=(-2, -1))
+    eq = (x[..., :, None] == y[..., None, :]).mean(axis=(-2, -1))
+    return gt + 0.5 * eq
+
+
+def prob_improvement(x, y, higher: bool = True) -> float:
+    """P(X better than Y) + P(tie)/2 for independent draws X from ``x``, Y from ``y``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size == 0 or y.size == 0:
+        return math.nan
+    return float(_improvement(x, y) if higher else _improvement(-x, -y))
+
+
+def improvement_interval(x, y, higher: bool = True) -> Interval:
+    """P(X better than Y) with a percentile-bootstrap interval (each group resampled alone)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    p = prob_improvement(x, y, higher)
+    if x.size < 2 or y.size < 2:
+        return Interval(p, math.nan, math.nan, min(x.size, y.size))
+    if np.all(x == x[0]) and np.all(y == y[0]):
+        return Interval(p, p, p, min(x.size, y.size))
+    sx, sy = (x, y) if higher else (-x, -y)
+    res = stats.bootstrap((sx, sy), _improvement, confidence_level=CONFIDENCE,
+                          n_resamples=N_RESAMPLES, method="percentile", vectorized=True,
+                          rng=np.random.default_rng(SEED))
+    low, high = res.confidence_interval
+    return Interval(p, float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1)), min(x.size, y.size))
+
+
+def permutation_p(x, y) -> float:
+    """Two-sided permutation p-value of P(X > Y); exact for few seeds, never 0.
+
+    NaN (no test) when a group has fewer than 2 seeds; 1 when the groups
+    together hold one value.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < 2 or y.size < 2:
+        return math.nan
+    both = np.concatenate([x, y])
+    if np.all(both == both[0]):
+        return 1.0
+    # scipy enumerates every relabelling when there are at most n_resamples of them.
+    exact = comb(x.size + y.size, x.size) <= N_RESAMPLES
+    res = stats.permutation_test((x, y), _improvement, permutation_type="independent",
+                                 alternative="two-sided", vectorized=True,
+                                 n_resamples=np.inf if exact else N_RESAMPLES,
+                                 rng=np.random.default_rng(SEED))
+    return float(res.pvalue)
 
 
 def holm(pvalues: dict[str, float]) -> dict[str, float]:
@@ -67,82 +187,62 @@ def holm(pvalues: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def run_counts(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant: records found, finished, diverged and incomplete runs."""
+def run_counts(runs: pd.DataFrame, variants=()) -> pd.DataFrame:
+    """Per variant: records found, finished, diverged and incomplete runs.
+
+    ``variants`` named without any record (not trained yet) get a row of zeros.
+    """
     rows = []
-    for variant, group in runs.groupby("variant", sort=True):
-        outcome = group["outcome"]
-        rows.append({"variant": variant, "seeds": len(group),
+    for variant in sorted(set(runs["variant"]) | set(variants)):
+        outcome = runs.loc[runs["variant"] == variant, "outcome"]
+        rows.append({"variant": variant, "seeds": len(outcome),
                      "finished": int((outcome == "finished").sum()),
                      "diverged": int((outcome == "diverged").sum()),
                      "incomplete": int((outcome == "incomplete").sum())})
     return pd.DataFrame(rows, columns=COUNT_COLUMNS)
 
 
-def _best(means: dict[str, float], better) -> list[str]:
-    finite = {v: m for v, m in means.items() if not math.isnan(m)}
-    if better is None or not finite:
-        return []
-    target = (max if better else min)(finite.values())
-    return sorted(v for v, m in finite.items() if m == target)
-
-
-def _metric_rows(metric: str, values: dict[str, np.ndarray]) -> list[dict]:
-    rows = {}
+def _metric_rows(metric: str, values: dict, filled: dict, baseline: str | None) -> list[dict]:
+    """One row per variant of one metric column; ``filled`` counts worst-value entries."""
+    higher = higher_is_better(metric)
+    base = values.get(baseline) if baseline is not None else None
+    base = base[~np.isnan(base)] if base is not None else None
+    rows, raw = {}, {}
     for variant, x in values.items():
-        mean, hw, n = t_interval(x)
-        rows[variant] = {"variant": variant, "metric": metric, "n": n, "mean": mean,
-                         "sd": float(np.std(x, ddof=1)) if n > 1 else math.nan,
-                         "half_width": hw, "ci_low": mean - hw, "ci_high": mean + hw}
-    best = _best({v: r["mean"] for v, r in rows.items()}, higher_is_better(metric))
-    raw = {v: welch_p(values[v], values[best[0]]) for v in rows if best and v not in best}
+        defined = x[~np.isnan(x)]
+        est = bootstrap_mean(defined, metric_range(metric))
+        row = {"variant": variant, "metric": metric, "n": est.n,
+               "worst_filled": filled.get(variant, 0), "undefined": int(np.isnan(x).sum()),
+               "mean": est.estimate, "ci_low": est.low, "ci_high": est.high,
+               "baseline": variant == baseline, "p_improve": math.nan, "pi_low": math.nan,
+               "pi_high": math.nan, "p_perm": math.nan}
+        if base is not None and variant != baseline and higher is not None:
+            pi = improvement_interval(defined, base, higher)
+            row.update(p_improve=pi.estimate, pi_low=pi.low, pi_high=pi.high)
+            raw[variant] = row["p_perm"] = permutation_p(defined, base)
+        rows[variant] = row
     adjusted = holm(raw)
     for variant, row in rows.items():
-        p_holm = adjusted.get(variant, math.nan)
-        row.update(best=variant in best, p_welch=raw.get(variant, math.nan), p_holm=p_holm,
-                   significant=bool(p_holm < ALPHA))
+        p = adjusted.get(variant, math.nan)
+        row.update(p_holm=p, significant=bool(p < ALPHA))
     return [rows[v] for v in sorted(rows)]
 
 
-def summarize(finals: pd.DataFrame, variants) -> pd.DataFrame:
-    """Mean, t-interval, best flag and test against the best, per variant x metric.
+def summarize(finals: pd.DataFrame, variants, baseline: str | None = None) -> pd.DataFrame:
+    """Mean, bootstrap interval and comparison with ``baseline``, per variant x metric.
 
-    ``finals`` holds the final metric of finished runs (one benchmark);
-    ``variants`` lists every variant of the benchmark, so one whose runs all
-    diverged still gets rows (n = 0) instead of vanishing.
+    ``finals`` holds one value per run and metric (NaN: undefined for that
+    run) and, optionally, a boolean ``filled`` column marking diverged runs
+    entered at the metric's worst value; ``variants`` lists every variant, so
+    one without values still gets rows (n = 0).
     """
     rows = []
+    if "filled" not in finals:
+        finals = finals.assign(filled=False)
     for metric in sort_metrics(finals["metric"]):
         sub = finals[finals["metric"] == metric]
         values = {v: sub.loc[sub["variant"] == v, "value"].to_numpy(float) for v in variants}
-        rows += _metric_rows(metric, values)
+        filled = {v: int((sub["filled"] & sub["value"].notna() & (sub["variant"] == v)).sum())
+                  for v in variants}
+        rows += _metric_rows(metric, values, filled, baseline)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def rank_variants(summary: pd.DataFrame, primaries: list[str]) -> dict[str, int | None]:
-    """Rank (1 = best) by the primary metrics in order; ties share a rank.
-
-    Variants without a finished run on the first primary metric get None.
-    """
-    means = summary.pivot(index="variant", columns="metric", values="mean")
-    if not primaries or primaries[0] not in means:
-        return {v: None for v in means.index}
-
-    def key(variant: str) -> tuple:
-        parts = []
-        for metric in primaries:
-            m = means.at[variant, metric] if metric in means else math.nan
-            sign = -1.0 if higher_is_better(metric) else 1.0
-            parts.append(math.inf if math.isnan(m) else sign * m)
-        return tuple(parts)
-
-    ranked = sorted(means.index, key=lambda v: (key(v), v))
-    out, previous, rank = {}, None, 0
-    for position, variant in enumerate(ranked, start=1):
-        if math.isnan(means.at[variant, primaries[0]]):
-            out[variant] = None
-            continue
-        if key(variant) != previous:
-            rank, previous = position, key(variant)
-        out[variant] = rank
-    return out

@@ -1,33 +1,42 @@
-"""Per-benchmark result tables and the cross-benchmark ranking, as data.
+"""Per-benchmark result tables and the cross-benchmark summary, as data.
 
 Everything here is numbers and plain strings; `render.py` turns them into
-Markdown or LaTeX, `write.py` into files.
+Markdown or LaTeX, `write.py` into files. Two views of the runs:
+
+- ``all`` (the default): a diverged run enters every metric at its worst value
+  (0 modes, FID +inf; see ``naming.worst_value``), marked in the cell, so a
+  variant that diverges often cannot look good by losing its failures;
+- ``finished``: finished runs only (survivorship view, for comparison).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .load import Records
-from .naming import arrow, metric_label, primary_metrics
-from .stats import rank_variants, run_counts, summarize
+from .naming import metric_label, primary_metrics, worst_value
+from .stats import ALPHA, INTERVAL_KIND, run_counts, summarize
+from .target import cost_to_target, declared_target
 
+VIEWS = {"all": "all runs, each diverged run counted at the metric's worst value",
+         "finished": "finished runs only (diverged runs left out: survivorship view)"}
+DEFAULT_BASELINE = "vanilla"
 CAPTION_STATS = (
-    "Mean ± 95 % confidence interval over seeds (Student-t interval, n-1 degrees of "
-    "freedom) of each run's final metrics. Bold: best mean in the column. †: differs "
-    "from the best at p < 0.05 by Welch's t-test, Holm-Bonferroni corrected across the "
-    "variants compared in that column (no test where a group has fewer than 2 runs). "
-    "seeds: runs found; diverged: runs that diverged in training or have non-finite "
-    "final metrics; incomplete: runs still running, interrupted, failed or not yet "
-    "scored. Means use finished runs only; (n=k) marks a cell with fewer runs than that.")
+    f"Mean over seeds [{INTERVAL_KIND}, clipped to the metric's range; one seed: no "
+    "interval]. (d=k): k diverged runs entered at the metric's worst value; (u=k): "
+    "the metric is undefined for k runs (reverse KL with no high-quality sample), "
+    "left out of its mean. The real-data row scores held-out real samples the same "
+    "way: the floor or ceiling of each column. seeds: runs found; diverged: runs "
+    "that diverged in training or have non-finite final metrics; incomplete: "
+    "running, interrupted, failed or not yet scored (left out).")
 
 
 @dataclass
 class BenchmarkTable:
-    """One benchmark's numbers: run counts, per-metric statistics, ranking."""
+    """One benchmark's numbers: run counts, per-metric statistics, real data, targets."""
 
     benchmark: str
     dataset: str
@@ -37,7 +46,14 @@ class BenchmarkTable:
     summary: pd.DataFrame
     metrics: list[str]
     primaries: list[str]
-    ranks: dict[str, int | None]
+    baseline: str | None = None
+    view: str = "all"
+    real: dict = field(default_factory=dict)
+    real_what: str = ""
+    target: tuple = ()
+    target_note: str = ""
+    to_target: pd.DataFrame | None = None
+    missing: list[str] = field(default_factory=list)
 
     @property
     def variants(self) -> list[str]:
@@ -47,6 +63,8 @@ class BenchmarkTable:
 
 def sci(x: float) -> str:
     """``2e11`` -> ``"2.0e11"``: compact, fixed scientific notation."""
+    if not math.isfinite(x):
+        return "∞" if x > 0 else "—"
     mantissa, exponent = f"{x:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"
 
@@ -73,43 +91,78 @@ def budget_text(runs: pd.DataFrame) -> str:
     return "WARNING: budgets differ between runs: " + "; ".join(texts)
 
 
-def _decimals(half_width: float, mean: float) -> int:
-    # Two significant digits of the interval; the mean gets the same decimals.
-    scale = half_width if half_width > 0 else abs(mean) / 10
+def _decimals(scale: float, mean: float) -> int:
+    # Two significant digits of the interval width; the mean gets the same decimals.
+    scale = scale if scale > 0 and math.isfinite(scale) else abs(mean) / 10
     if scale == 0 or not math.isfinite(scale):
         return 2
     return min(6, max(0, 1 - math.floor(math.log10(scale))))
 
 
-def format_estimate(mean: float, half_width: float, n: int) -> str:
-    """``"2.0 ± 2.5"``; ``"7.00 (n=1)"`` without an interval; ``"—"`` when n = 0."""
+def format_interval(mean: float, low: float, high: float, n: int) -> str:
+    """``"2.0 [1.0, 3.0]"``; ``"7.00 (n=1)"`` without an interval; ``"—"`` when n = 0."""
     if n == 0 or math.isnan(mean):
         return "—"
-    if math.isnan(half_width):
+    if math.isinf(mean):
+        return "∞" if mean > 0 else "-∞"
+    if math.isnan(low):
         return f"{mean:.{_decimals(0.0, mean)}f} (n={n})"
-    d = _decimals(half_width, mean)
-    return f"{mean:.{d}f} ± {half_width:.{d}f}"
+    d = _decimals((high - low) / 2, mean)
+    return f"{mean:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
 
 
-def build_table(records: Records, benchmark: str) -> BenchmarkTable:
+def format_value(value) -> str:
+    """A single number (real-data row) with three significant digits."""
+    if not isinstance(value, (int, float)) or math.isnan(value):
+        return "undefined" if value is None else "—"
+    return f"{value:.3g}"
+
+
+def view_finals(records: Records, benchmark: str, metrics: list[str], view: str) -> pd.DataFrame:
+    """Final values of one benchmark in a view: finished runs, plus (view "all") each
+    diverged run at every metric's worst value, marked ``filled``."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; choose from {', '.join(VIEWS)}")
+    finals = records.finals[records.finals["benchmark"] == benchmark].assign(filled=False)
+    if view == "finished":
+        return finals
+    runs = records.runs[(records.runs["benchmark"] == benchmark)
+                        & (records.runs["outcome"] == "diverged")]
+    extra = [{"benchmark": benchmark, "variant": r.variant, "seed": r.seed, "metric": m,
+              "value": worst_value(m), "filled": True}
+             for r in runs.itertuples(index=False) for m in metrics]
+    return pd.concat([finals, pd.DataFrame(extra, columns=finals.columns)], ignore_index=True) \
+        if extra else finals
+
+
+def build_table(records: Records, benchmark: str, view: str = "all") -> BenchmarkTable:
     """Statistics for one benchmark of (already selected) records."""
     runs = records.runs[records.runs["benchmark"] == benchmark]
-    finals = records.finals[records.finals["benchmark"] == benchmark]
+    declared = records.declared.get(benchmark, {})
+    real = records.real.get(benchmark, {})
+    selected = set(runs["variant"])
+    wanted = [v for v in declared.get("variants", []) if v not in selected]
     counts = run_counts(runs)
-    summary = summarize(finals, list(counts["variant"]))
+    metrics_all = sorted(set(records.finals.loc[records.finals["benchmark"] == benchmark, "metric"]))
+    finals = view_finals(records, benchmark, metrics_all, view)
+    baseline = declared.get("baseline", DEFAULT_BASELINE)
+    summary = summarize(finals, list(counts["variant"]), baseline if baseline in selected else None)
     metrics = list(dict.fromkeys(summary["metric"]))
-    primaries = primary_metrics(metrics)
-    datasets = sorted(runs["dataset"].unique())
+    conditions, note = declared_target(declared)
     return BenchmarkTable(
-        benchmark=benchmark, dataset=", ".join(datasets), budget=budget_text(runs),
-        budget_unit=sorted(runs["budget_unit"].unique())[0], counts=counts,
-        summary=summary, metrics=metrics, primaries=primaries,
-        ranks=rank_variants(summary, primaries))
+        benchmark=benchmark, dataset=", ".join(sorted(runs["dataset"].unique())),
+        budget=budget_text(runs), budget_unit=sorted(runs["budget_unit"].unique())[0],
+        counts=counts, summary=summary, metrics=metrics, primaries=primary_metrics(metrics),
+        baseline=baseline if baseline in selected else None, view=view,
+        real=real.get("metrics", {}), real_what=real.get("what", ""), target=conditions,
+        target_note=note, missing=wanted,
+        to_target=cost_to_target(records, benchmark, conditions, real.get("metrics", {}),
+                                 list(counts["variant"])) if conditions else None)
 
 
-def build_tables(records: Records) -> list[BenchmarkTable]:
+def build_tables(records: Records, view: str = "all") -> list[BenchmarkTable]:
     """One :class:`BenchmarkTable` per benchmark, sorted by name."""
-    return [build_table(records, b) for b in sorted(records.runs["benchmark"].unique())]
+    return [build_table(records, b, view) for b in sorted(records.runs["benchmark"].unique())]
 
 
 def csv_frame(table: BenchmarkTable) -> pd.DataFrame:
@@ -117,47 +170,80 @@ def csv_frame(table: BenchmarkTable) -> pd.DataFrame:
     frame = table.summary.merge(table.counts, on="variant", how="left")
     frame.insert(0, "benchmark", table.benchmark)
     frame.insert(3, "header", [metric_label(m) for m in frame["metric"]])
+    frame["real_data"] = [table.real.get(m, math.nan) if table.real.get(m) is not None
+                          else math.nan for m in frame["metric"]]
+    frame["view"] = table.view
     frame["budget"] = table.budget
     return frame.sort_values(["variant", "metric"], kind="stable").reset_index(drop=True)
 
 
-def _cell(row: pd.Series, finished: int) -> tuple[str, bool, bool]:
-    text = format_estimate(row["mean"], row["half_width"], int(row["n"]))
-    if 1 < row["n"] < finished:
-        text += f" (n={int(row['n'])})"
-    return text, bool(row["best"]), bool(row["significant"])
+def _cell(row: pd.Series) -> str:
+    text = format_interval(row["mean"], row["ci_low"], row["ci_high"], int(row["n"]))
+    marks = [f"d={int(row['worst_filled'])}" if row["worst_filled"] else "",
+             f"u={int(row['undefined'])}" if row["undefined"] else ""]
+    marks = [m for m in marks if m]
+    return text + (f" ({', '.join(marks)})" if marks else "")
 
 
-def display_rows(table: BenchmarkTable) -> tuple[list[str], list[list[tuple[str, bool, bool]]]]:
-    """Header and rows of the display table; each cell is (text, best, significant)."""
+def display_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the main table: real data first, then every variant."""
+    from .naming import arrow
     header = ["Variant", "seeds", "diverged", "incomplete"]
     header += [f"{metric_label(m)} {arrow(m)}".rstrip() for m in table.metrics]
     rows = []
+    if table.real:
+        rows.append(["real data", "—", "—", "—"] + [format_value(table.real.get(m, math.nan))
+                                                  for m in table.metrics])
     for count in table.counts.itertuples(index=False):
-        row = [(count.variant, False, False), (str(count.seeds), False, False),
-               (str(count.diverged), False, False), (str(count.incomplete), False, False)]
+        name = count.variant + (" (baseline)" if count.variant == table.baseline else "")
+        row = [name, str(count.seeds), str(count.diverged), str(count.incomplete)]
         sub = table.summary[table.summary["variant"] == count.variant].set_index("metric")
-        row += [_cell(sub.loc[m], count.finished) for m in table.metrics]
-        rows.append(row)
+        rows.append(row + [_cell(sub.loc[m]) for m in table.metrics])
+    return header, rows
+
+
+def format_improvement(row) -> str:
+    """``"0.83 [0.44, 1.00] p=0.40"``: P(better than baseline), its interval, Holm p."""
+    p = row["p_improve"]
+    if isinstance(p, float) and math.isnan(p):
+        return "—"
+    text = f"{p:.2f}" + ("" if math.isnan(row["pi_low"]) else
+                         f" [{row['pi_low']:.2f}, {row['pi_high']:.2f}]")
+    if not math.isnan(row["p_holm"]):
+        text += f" p={row['p_holm']:.2g}" + (" †" if row["p_holm"] < ALPHA else "")
+    return text
+
+
+def comparison_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
+    """Every variant against the baseline: P(better) [CI] and Holm p, per metric."""
+    from .naming import arrow
+    header = ["Variant"] + [f"{metric_label(m)} {arrow(m)}".rstrip() for m in table.metrics]
+    rows = []
+    for variant in table.variants:
+        if variant == table.baseline:
+            continue
+        sub = table.summary[table.summary["variant"] == variant].set_index("metric")
+        rows.append([variant] + [format_improvement(sub.loc[m]) for m in table.metrics])
     return header, rows
 
 
 def summary_frame(tables: list[BenchmarkTable]) -> pd.DataFrame:
-    """Cross-benchmark ranking: one row per variant x benchmark."""
+    """Cross-benchmark summary: one row per variant x benchmark (primary metric)."""
     rows = []
     for table in tables:
         primary = table.primaries[0] if table.primaries else None
         for variant in table.variants:
-            mean = half = math.nan
-            n = 0
-            if primary is not None:
-                hit = table.summary[(table.summary["variant"] == variant)
-                                    & (table.summary["metric"] == primary)].iloc[0]
-                mean, half, n = hit["mean"], hit["half_width"], int(hit["n"])
+            hit = table.summary[(table.summary["variant"] == variant)
+                                & (table.summary["metric"] == primary)]
+            h = hit.iloc[0] if len(hit) else None
             rows.append({"variant": variant, "benchmark": table.benchmark,
-                         "primary_metric": primary or "", "rank": table.ranks.get(variant),
-                         "mean": mean, "half_width": half, "n": n})
-    frame = pd.DataFrame(rows, columns=["variant", "benchmark", "primary_metric", "rank",
-                                        "mean", "half_width", "n"])
-    frame["rank"] = frame["rank"].astype("Int64")
+                         "primary_metric": primary or "", "view": table.view,
+                         "baseline": table.baseline or "",
+                         **{k: (h[k] if h is not None else math.nan) for k in
+                            ("n", "mean", "ci_low", "ci_high", "p_improve", "pi_low", "pi_high",
+                             "p_holm")},
+                         "real_data": table.real.get(primary, math.nan) if primary else math.nan})
+    frame = pd.DataFrame(rows, columns=["variant", "benchmark", "primary_metric", "view",
+                                        "baseline", "n", "mean", "ci_low", "ci_high",
+                                        "p_improve", "pi_low", "pi_high", "p_holm", "real_data"])
     return frame.sort_values(["variant", "benchmark"], kind="stable").reset_index(drop=True)

@@ -15,6 +15,7 @@ from ganbench.io import atomic_write_bytes
 from .figures import curves_figure, figure_bytes, samples_figure, seeds_figure, variant_palette
 from .load import Records, load_records, select
 from .render import benchmark_latex, readme, slug
+from .stats import INTERVAL_KIND
 from .tables import BenchmarkTable, build_tables, csv_frame, summary_frame
 
 FORMATS = ("markdown", "csv", "latex")
@@ -45,12 +46,14 @@ def _write_figures(records: Records, table: BenchmarkTable, palette, out: Path):
     """Draw and save one benchmark's figures; return (relative path, caption) pairs."""
     unit = "FLOPs" if table.budget_unit == "flops" else "seconds"
     specs = [
-        ("curves", curves_figure, f"{table.benchmark}: each metric versus {unit} spent, mean "
-         "over finished seeds with a 95 % Student-t band (diverged and incomplete runs are "
-         "not drawn)."),
-        ("seeds", seeds_figure, f"{table.benchmark}: final metric of every finished seed "
-         "(points) with the mean and 95 % t-interval (bar); tick labels count diverged and "
-         "incomplete runs."),
+        ("curves", curves_figure, f"{table.benchmark}: each metric scored along the budget "
+         f"versus {unit} spent, mean over finished seeds with a {INTERVAL_KIND} band "
+         "(diverged and incomplete runs are not drawn; metrics scored only at the end are in "
+         "the final-value panels below); dashed: the declared quality target."),
+        ("seeds", seeds_figure, f"{table.benchmark}: final-value panels: the final metric of "
+         f"every finished seed (points) with the mean and {INTERVAL_KIND} of finished seeds "
+         "(bar); tick labels count diverged and incomplete runs (the table counts diverged "
+         "runs at the worst value)."),
         ("samples", samples_figure, f"{table.benchmark}: generated samples of seed 0 per "
          "variant" + (" over the true modes (grey rings)."
                       if table.dataset in ("ring8", "grid25") else ".")),
@@ -66,14 +69,16 @@ def _write_figures(records: Records, table: BenchmarkTable, palette, out: Path):
     return done
 
 
-def _selection_text(benchmarks, variants, metrics) -> str:
+def _selection_text(benchmarks, variants, metrics, view: str = "all") -> str:
     parts = [f"{name} {', '.join(sorted(values))}" for name, values in
              (("benchmarks", benchmarks), ("variants", variants), ("metrics", metrics)) if values]
+    if view != "all":
+        parts.append("finished runs only")
     return f" (selected {'; '.join(parts)})" if parts else ""
 
 
 def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metrics=None,
-                 formats=("markdown", "csv")) -> list[Path]:
+                 formats=("markdown", "csv"), view: str = "all") -> list[Path]:
     """Regenerate the report of ``results_dir`` and return the files written.
 
     Reads ``results_dir/runs/**/record.json``; writes into ``out_dir``
@@ -81,7 +86,9 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
     ``tables/<benchmark>.csv`` and ``tables/summary.csv`` ("csv"),
     ``tables/<benchmark>.tex`` ("latex") and ``figures/*.png`` (always).
     ``benchmarks``/``variants``/``metrics`` restrict the report (a metric
-    name without extractor, e.g. "fid", selects every extractor).
+    name without extractor, e.g. "fid", selects every extractor). ``view``:
+    "all" (diverged runs at the metric's worst value) or "finished" (finished
+    runs only); every table names its view.
 
     Raises ``NoRecordsError`` when there is nothing to report and
     ``ValueError`` for an unknown format. Unreadable records are skipped with
@@ -92,7 +99,7 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
     palette = variant_palette(records.runs["variant"])   # before filtering: stable colours
     chosen = select(records, benchmarks, variants, metrics)
     out = Path(results_dir if out_dir is None else out_dir)
-    tables = build_tables(chosen)
+    tables = build_tables(chosen, view)
     written = []
     figures = {}
     for table in tables:
@@ -108,7 +115,7 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
         written.append(_write(out / "tables" / "summary.csv", _csv_bytes(summary_frame(tables))))
     if "markdown" in formats:
         text = readme(tables, figures, len(chosen.runs), chosen.skipped,
-                      _selection_text(benchmarks, variants, metrics))
+                      _selection_text(benchmarks, variants, metrics, view))
         written.append(_write(out / "README.md", text.encode()))
     from ganbench.sweep.report import write_sweep_report  # lazy: it imports report modules
 

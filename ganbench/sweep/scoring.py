@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganbench.errors import ConfigError, GanbenchError
+from ganbench.metrics import LOWER_IS_BETTER, METRIC_RANGES
 from ganbench.record import FINAL_STATUSES, RECORD_NAME
 
 MANIFEST = "sweep.json"
 TRIAL_DIR = re.compile(r"^trial(\d+)$")
 
 # The worst value of metrics bounded on their bad side: what a generator that
-# produces no usable sample scores (no mode covered, no sample of quality...).
-# The Inception score is bounded below by 1 (a uniform class posterior).
-FAILURE_FLOOR = {"modes": 0.0, "high_quality": 0.0, "classes_covered": 0.0, "precision": 0.0,
-                 "recall": 0.0, "density": 0.0, "coverage": 0.0, "is": 1.0}
+# produces no usable sample scores (no mode covered, no sample of quality...;
+# the Inception score is bounded below by 1). From the metrics' declared ranges.
+FAILURE_FLOOR = {k: low for k, (low, _) in METRIC_RANGES.items()
+                 if not LOWER_IS_BETTER[k] and math.isfinite(low)}
 
 
 @dataclass(frozen=True)
