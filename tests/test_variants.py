@@ -152,8 +152,8 @@ def test_loss_sensitive_gradient_norm_penalty_known_answers():
 
 
 def test_loss_sensitive_weight_decay_option():
-    assert make_variant("loss-sensitive").d_weight_decay() == 0.0
-    assert make_variant("loss-sensitive", lipschitz="weight-decay").d_weight_decay() == pytest.approx(5e-5)
+    assert make_variant("loss-sensitive").weight_decay("critic") == 0.0
+    assert make_variant("loss-sensitive", lipschitz="weight-decay").weight_decay("critic") == pytest.approx(5e-5)
     with pytest.raises(ConfigError):
         make_variant("loss-sensitive", lipschitz="spectral")
 

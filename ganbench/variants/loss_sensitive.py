@@ -106,5 +106,6 @@ class LossSensitive(Variant):
         every direction at x_hat is constrained, not only the segment's."""
         return gradient_penalty(lambda x: self.loss_of(critic(x)), real, fake)
 
-    def d_weight_decay(self) -> float:
-        return self.options.weight_decay if self.options.lipschitz == "weight-decay" else 0.0
+    def weight_decay(self, role: str) -> float:
+        on = self.options.lipschitz == "weight-decay" and role == "critic"
+        return self.options.weight_decay if on else 0.0
