@@ -204,13 +204,13 @@ class TrainTimer:
         t = self.timing
         iteration, snapshots, checkpoint = originals["train_iteration"], originals["take_due_snapshots"], originals["checkpoint"]
 
-        def timed_iteration(run):
+        def timed_iteration(run, n_critic=None):
             if t.first_iteration is None:
                 t.first_iteration = now()
             t.iterations += 1
             start = time.perf_counter()
             t.starts.append(start)
-            result = iteration(run)
+            result = iteration(run, n_critic)
             t.per_iteration.append(time.perf_counter() - start)
             t.iteration_seconds += t.per_iteration[-1]
             return result

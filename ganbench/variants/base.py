@@ -145,5 +145,5 @@ def gradient_norm(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake pairs
-    (Gulrajani et al. 2017); ``critic`` may be any function of x, e.g. L = softplus(D)."""
+    (Gulrajani et al. 2017); ``critic`` may be any function of x, e.g. L = relu(D)."""
     return ((gradient_norm(critic, interpolate(real, fake)) - 1.0) ** 2).mean()
