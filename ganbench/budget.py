@@ -64,26 +64,47 @@ class Spent:
 
 @dataclass
 class BudgetMeter:
-    """Decides whether the next iteration (n_critic critic steps + one generator
-    step) fits, and how far through the budget a run is."""
+    """Decides whether the next iteration (its critic steps + one generator
+    step) fits, and how far through the budget a run is.
+
+    ``critic_steps(g_step)`` says how many critic steps the iteration ending in
+    0-based generator step ``g_step`` runs (a variant may vary it, e.g. WGAN's
+    warm-up), so each iteration is charged, and predicted, at its real cost.
+    """
 
     budget: Budget
-    iteration_flops: int
+    step_flops: dict[str, int]  # {"d_step": ..., "g_step": ...} from measure_step_flops
+    critic_steps: Callable[[int], int]
     seconds_per_iteration: list[float] = field(default_factory=list)
+    flops_per_iteration: list[int] = field(default_factory=list)
 
-    def next_cost(self) -> float:
+    def iteration_flops(self, n_critic: int) -> int:
+        """FLOPs of one iteration with ``n_critic`` critic steps."""
+        return n_critic * self.step_flops["d_step"] + self.step_flops["g_step"]
+
+    def record_iteration(self, seconds: float, n_critic: int) -> None:
+        """Remember what an iteration took, for predicting time budgets."""
+        self.seconds_per_iteration.append(seconds)
+        self.flops_per_iteration.append(self.iteration_flops(n_critic))
+
+    def next_cost(self, spent: Spent) -> float:
         """Predicted cost of the next iteration in the budget's unit."""
+        flops = self.iteration_flops(self.critic_steps(spent.g_steps))
         if self.budget.unit == "flops":
-            return float(self.iteration_flops)
-        recent = self.seconds_per_iteration[-20:]  # recent mean: robust to warm-up
-        return sum(recent) / len(recent) if recent else 0.0
+            return float(flops)
+        recent, recent_flops = self.seconds_per_iteration[-20:], self.flops_per_iteration[-20:]  # robust to warm-up
+        if not recent:
+            return 0.0
+        if len(set(recent_flops)) == 1 and recent_flops[0] == flops:
+            return sum(recent) / len(recent)  # the common case: every iteration alike
+        return sum(recent) / sum(recent_flops) * flops  # seconds per FLOP, scaled to this iteration
 
     def next_fits(self, spent: Spent) -> bool:
         """True when one more iteration stays within the budget and the step cap."""
         if self.budget.max_g_steps is not None and spent.g_steps >= self.budget.max_g_steps:
             return False
         used = spent.flops if self.budget.unit == "flops" else spent.seconds
-        return used + self.next_cost() <= self.budget.limit
+        return used + self.next_cost(spent) <= self.budget.limit
 
     def progress(self, spent: Spent) -> float:
         """Fraction of the budget spent (the larger of the unit and the step cap)."""

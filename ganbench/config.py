@@ -94,8 +94,8 @@ class RunConfig:
             raise ConfigError(f"lr must be a positive finite number, got {self.lr}")
         if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
             raise ConfigError(f"betas must be two numbers in [0, 1), got {list(self.betas)}")
-        if self.d_norm is not None and self.d_norm not in ("batch", "layer", "none"):
-            raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: batch, layer, none")
+        if self.d_norm is not None and self.d_norm not in ("batch", "layer", "spectral", "none"):
+            raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: batch, layer, spectral, none")
         check_fractions(self.snapshot_fractions)
 
     def to_dict(self) -> dict[str, Any]:

@@ -83,18 +83,17 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     generator, critic = generator.to(device), critic.to(device)
     if config.channels_last:
         generator, critic = generator.to(memory_format=torch.channels_last), critic.to(memory_format=torch.channels_last)
-    betas = tuple(config.betas)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=betas)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=betas, weight_decay=variant.d_weight_decay())
+    opt_g = variant.make_optimizer("generator", generator.parameters(), lr=config.lr, betas=config.betas)
+    opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr, betas=config.betas)
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device)
 
 
-def train_iteration(run: Run) -> tuple[list[float], float]:
-    """n_critic critic steps then one generator step; returns their losses."""
+def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[float], float]:
+    """``n_critic`` critic steps (default: the config's) then one generator step; returns their losses."""
     autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.config.autocast_bf16)
     d_losses = []
     run.critic.requires_grad_(True)
-    for _ in range(run.config.n_critic):
+    for _ in range(run.config.n_critic if n_critic is None else n_critic):
         real = run.real_batch()
         with torch.no_grad(), autocast:
             fake = run.generator(run.sample_z())
@@ -103,6 +102,7 @@ def train_iteration(run: Run) -> tuple[list[float], float]:
             d_loss = run.variant.d_loss(run.critic, real, fake)
         d_loss.backward()
         run.opt_d.step()
+        run.variant.after_d_step(run.critic)
         d_losses.append(d_loss.detach())
     run.critic.requires_grad_(False)  # the generator step needs no critic gradients
     run.opt_g.zero_grad(set_to_none=True)
@@ -135,7 +135,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     run = build_run(config, data)
     step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z)
     state, events = restore(run, run_dir)
-    meter = BudgetMeter(config.budget, config.n_critic * step_flops["d_step"] + step_flops["g_step"])
+    meter = BudgetMeter(config.budget, step_flops, lambda g_step: run.variant.critic_steps(g_step, config.n_critic))
     if config.compile:
         # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
         # "does not currently support double backward".
@@ -148,7 +148,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     try:
         while state.diverged is None and meter.next_fits(state.spent):
             start = time.perf_counter()
-            d_losses, g_loss = train_iteration(run)
+            d_losses, g_loss = train_iteration(run, meter.critic_steps(state.spent.g_steps))
             if run.device.type == "cuda":
                 torch.cuda.synchronize(run.device)
             account(state, meter, run, time.perf_counter() - start, d_losses, g_loss)
@@ -174,14 +174,14 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
 
 
 def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_losses, g_loss) -> None:
-    """Charge one iteration to the budget, log losses, detect divergence."""
-    spent, cfg = state.spent, run.config
-    spent.flops += meter.iteration_flops
+    """Charge one iteration (as many critic steps as it ran) to the budget, log losses, detect divergence."""
+    spent, cfg, n_critic = state.spent, run.config, len(d_losses)
+    spent.flops += meter.iteration_flops(n_critic)
     spent.seconds += seconds
-    spent.d_steps += cfg.n_critic
+    spent.d_steps += n_critic
     spent.g_steps += 1
-    spent.images_seen += cfg.batch_size * (2 * cfg.n_critic + 1)  # real + fake per critic step, fake per G step
-    meter.seconds_per_iteration.append(seconds)
+    spent.images_seen += cfg.batch_size * (2 * n_critic + 1)  # real + fake per critic step, fake per G step
+    meter.record_iteration(seconds, n_critic)
     bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
     if bad:
         state.diverged = {"g_step": spent.g_steps, "loss": bad[0][0], "value": str(bad[0][1])}

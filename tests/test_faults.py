@@ -380,8 +380,8 @@ def test_non_finite_loss_at_a_chosen_step_is_recorded_and_the_suite_goes_on(tmp_
     tasks = plan([load_benchmark(tmp_path / "steps.toml")], "smoke", tmp_path / "out")
     real, calls = ganbench.trainer.train_iteration, {}
 
-    def injecting(run):
-        d_losses, g_loss = real(run)
+    def injecting(run, n_critic=None):
+        d_losses, g_loss = real(run, n_critic)
         key = (run.config.variant, run.config.seed)
         calls[key] = calls.get(key, 0) + 1
         step, loss, value = INJECT.get(key, (None, None, None))

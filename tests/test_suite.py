@@ -15,6 +15,7 @@ from ganbench.cli import main
 from ganbench.executors import run_local
 from ganbench.record import comparable, read_record
 from ganbench.suite import _proc_stat, claim, plan, release
+from ganbench.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO = ("ring8", "grid25")
@@ -34,7 +35,7 @@ def suite_out(tmp_path_factory):
 def test_smoke_suite_of_two_benchmarks_with_two_workers(suite_out):
     out, outcomes = suite_out
     tasks = smoke_tasks(out)
-    assert len(outcomes) == len(tasks) == 2 * 5 * 2
+    assert len(outcomes) == len(tasks) == 2 * len(VARIANTS.names()) * 2  # benchmarks x variants x seeds
     assert {o.status for o in outcomes} <= {"finished", "diverged"}, [o for o in outcomes if o.error]
     for task in tasks:
         record = read_record(Path(task.run_dir))
@@ -109,11 +110,12 @@ def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     proc.wait()
     done_before = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/record.json")
                    if read_record(p)["status"] in ("finished", "diverged") and read_record(p)["metrics"]}
-    assert len(list(runs.glob("*/*/record.json"))) < 10 or len(done_before) < 10, "suite ended before the kill"
+    n_runs = 2 * len(VARIANTS.names())  # ring8 smoke: every variant x 2 seeds
+    assert len(list(runs.glob("*/*/record.json"))) < n_runs or len(done_before) < n_runs, "suite ended before the kill"
     result = CliRunner().invoke(main, command[3:])
     assert result.exit_code == 0, result.output
     records = sorted(runs.glob("*/*/record.json"))
-    assert len(records) == 10
+    assert len(records) == n_runs
     assert all(read_record(p)["status"] in ("finished", "diverged") for p in records)
     for path, mtime in done_before.items():  # nothing finished before the kill was redone
         assert path.stat().st_mtime_ns == mtime

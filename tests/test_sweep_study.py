@@ -65,7 +65,7 @@ def test_other_settings_on_the_same_results_are_refused(tmp_path):
 
 def test_plan_rejects_unknown_variants_and_samplers(tmp_path):
     with pytest.raises(ConfigError, match="no variant"):
-        plan(tmp_path, variants=("wgan",))
+        plan(tmp_path, variants=("wgan-clip",))
     with pytest.raises(ConfigError, match="unknown sampler"):
         plan(tmp_path, sampler="grid")
     with pytest.raises(ConfigError, match="no search space 'medium'"):

@@ -103,28 +103,30 @@ def test_wgan_gp_penalty_is_differentiable_wrt_critic():
 def test_loss_sensitive_margin_on_hand_computed_pair():
     v = make_variant("loss-sensitive", margin_scale=2.0)
     real = torch.tensor([[1.0, 0.0, -1.0, 0.5]])
-    fake = torch.tensor([[0.0, 0.0, 1.0, 0.5]])
-    # mean |x - G(z)| = (1 + 0 + 2 + 0) / 4 = 0.75 -> Delta = 1.5
-    assert v.margin(real, fake).item() == pytest.approx(1.5)
-    # L = softplus(score): hinge max(0, 1.5 + softplus(0) - softplus(1))
-    real_s, fake_s = torch.tensor([0.0]), torch.tensor([1.0])
-    expected = max(0.0, 1.5 + math.log(2) - math.log(1 + math.e))
-    assert v.pair_objective(real_s, fake_s, v.margin(real, fake)).item() == pytest.approx(expected)
+    fake = torch.tensor([[0.0, 0.0, 1.0, 2.5]])
+    # ||x - G(z)||_2 = sqrt(1 + 0 + 4 + 4) = 3 -> Delta = 6
+    assert v.margin(real, fake).item() == pytest.approx(6.0)
+    # L = relu(score) (lsgan.lua): hinge max(0, 6 + relu(-2) - relu(1)) = 5
+    real_s, fake_s = torch.tensor([-2.0]), torch.tensor([1.0])
+    assert v.pair_objective(real_s, fake_s, v.margin(real, fake)).item() == pytest.approx(5.0)
+    raw = make_variant("loss-sensitive", margin_scale=2.0, loss_output="raw")  # lsgan-gp.py: L = score
+    assert raw.pair_objective(real_s, fake_s, raw.margin(real, fake)).item() == pytest.approx(3.0)
     # a fake scored far worse than the margin asks costs nothing
-    assert v.pair_objective(real_s, torch.tensor([10.0]), torch.tensor([1.5])).item() == 0.0
-    assert v.g_objective(fake_s).item() == pytest.approx(math.log(1 + math.e))
+    assert v.pair_objective(real_s, torch.tensor([10.0]), torch.tensor([6.0])).item() == 0.0
+    assert v.g_objective(torch.tensor([1.0, -3.0])).item() == pytest.approx(0.5)
+    assert raw.g_objective(torch.tensor([1.0, -3.0])).item() == pytest.approx(-1.0)
 
 
 def test_loss_sensitive_reference_margin_scale_and_gamma():
     v = make_variant("loss-sensitive")
-    assert v.options.margin_scale == pytest.approx(0.0002 * 64 * 64 * 3)  # 2.4576
+    assert v.options.margin_scale == pytest.approx(0.0002 * math.sqrt(2 * 64 * 64 * 3 / math.pi))  # 0.017692
     g = make_variant("loss-sensitive", gamma=0.5)
-    real_s, fake_s, margin = torch.tensor([0.0]), torch.tensor([5.0]), torch.tensor([0.0])
-    assert g.pair_objective(real_s, fake_s, margin).item() == pytest.approx(0.5 * math.log(2))
+    real_s, fake_s, margin = torch.tensor([2.0]), torch.tensor([5.0]), torch.tensor([0.0])
+    assert g.pair_objective(real_s, fake_s, margin).item() == pytest.approx(0.5 * 2.0)
 
 
 def test_loss_sensitive_lipschitz_penalty_zero_for_unit_slope():
-    """L(x) = softplus(w.x) is linear for large w.x; along pairs that differ in
+    """L(x) = relu(w.x) is linear where w.x > 0; along pairs that differ in
     the direction of w the finite-difference slope is exactly ||w||."""
     v = make_variant("loss-sensitive")
     w = torch.tensor([0.6, 0.8])
@@ -137,13 +139,13 @@ def test_loss_sensitive_lipschitz_penalty_zero_for_unit_slope():
 
 def test_loss_sensitive_gradient_norm_penalty_known_answers():
     v = make_variant("loss-sensitive", lipschitz="gradient-norm")
-    # real = fake = 0: x_hat = 0, grad L = sigmoid(0) w = 0.5 (3, 4), norm 2.5 -> (2.5 - 1)^2
-    zeros = torch.zeros(5, 2)
-    assert v.gradient_norm_penalty(Linear([3.0, 4.0]), zeros, zeros).item() == pytest.approx(2.25)
-    assert v.d_loss(Linear([3.0, 4.0]), zeros, zeros).item() == pytest.approx(10 * 2.25)  # hinge is 0
+    # real = fake = (1, 1): x_hat = (1, 1), w.x = 7 > 0, grad L = w = (3, 4), norm 5 -> (5 - 1)^2
+    ones = torch.ones(5, 2)
+    assert v.gradient_norm_penalty(Linear([3.0, 4.0]), ones, ones).item() == pytest.approx(16.0)
+    assert v.d_loss(Linear([3.0, 4.0]), ones, ones).item() == pytest.approx(10 * 16.0)  # hinge is 0
     # The blind spot it closes: pairs that differ across x only, critic steep in y.
     # Along the segments the slope is w_x = 1 (finite difference: no penalty), yet
-    # ||grad L|| = ||w|| = sqrt(26) where softplus is linear.
+    # ||grad L|| = ||w|| = sqrt(26) where relu is linear.
     real = torch.full((8, 2), 50.0)
     fake = real + torch.linspace(0.5, 3.0, 8)[:, None] * torch.tensor([1.0, 0.0])
     steep = Linear([1.0, 5.0])
@@ -152,8 +154,9 @@ def test_loss_sensitive_gradient_norm_penalty_known_answers():
 
 
 def test_loss_sensitive_weight_decay_option():
-    assert make_variant("loss-sensitive").d_weight_decay() == 0.0
-    assert make_variant("loss-sensitive", lipschitz="weight-decay").d_weight_decay() == pytest.approx(5e-5)
+    assert make_variant("loss-sensitive").weight_decay("critic") == 0.0
+    decayed = make_variant("loss-sensitive", lipschitz="weight-decay")  # lsgan.lua: both networks
+    assert decayed.weight_decay("critic") == decayed.weight_decay("generator") == pytest.approx(5e-5)
     with pytest.raises(ConfigError):
         make_variant("loss-sensitive", lipschitz="spectral")
 
@@ -165,7 +168,7 @@ def test_variant_defaults_follow_the_papers():
 
 
 def test_unknown_variant_and_option_are_named():
-    with pytest.raises(UnknownNameError, match=r"unknown variant 'ls'; valid variants: loss-sensitive, lsgan, .*wgan-gp"):
+    with pytest.raises(UnknownNameError, match=r"unknown variant 'ls'; valid variants: .*loss-sensitive, lsgan, .*wgan-gp"):
         make_variant("ls")
     with pytest.raises(ConfigError, match="no option"):
         make_variant("wgan-gp", gp_wieght=5)

@@ -112,7 +112,7 @@ class BareResult:
 def bare_loop(config: RunConfig, data: DataSplit, iterations: int) -> BareResult:
     """The same math as ganbench's trainer in a plain PyTorch loop.
 
-    Same seed, models (``build_models``), Adam settings, batch draw, n_critic,
+    Same seed, models (``build_models``), optimisers (the variant's), batch draw, n_critic,
     variant losses and random-number order, so after N iterations the
     generator must equal ganbench's bit for bit (checked by the caller). No
     budget, logging, snapshots, checkpoints or autocast context: what is left
@@ -122,8 +122,8 @@ def bare_loop(config: RunConfig, data: DataSplit, iterations: int) -> BareResult
     torch.manual_seed(cfg.seed)
     variant = make_variant(cfg.variant, **cfg.variant_options)
     g, d = build_models(data.info, width=cfg.width, z_dim=cfg.z_dim, d_norm=cfg.d_norm)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=variant.d_weight_decay())
+    opt_g = variant.make_optimizer("generator", g.parameters(), lr=cfg.lr, betas=cfg.betas)
+    opt_d = variant.make_optimizer("critic", d.parameters(), lr=cfg.lr, betas=cfg.betas)
     images, n, bs, z_dim = data.data, len(data), cfg.batch_size, cfg.z_dim
     is_images = images.dtype == torch.uint8
 
@@ -132,15 +132,16 @@ def bare_loop(config: RunConfig, data: DataSplit, iterations: int) -> BareResult
         return to_model_space(b) if is_images else b
 
     wall, cpu = now()
-    for _ in range(iterations):
+    for step in range(iterations):
         d.requires_grad_(True)
-        for _ in range(cfg.n_critic):
+        for _ in range(variant.critic_steps(step, cfg.n_critic)):
             real = batch()
             with torch.no_grad():
                 fake = g(torch.randn(bs, z_dim))
             opt_d.zero_grad(set_to_none=True)
             variant.d_loss(d, real, fake).backward()
             opt_d.step()
+            variant.after_d_step(d)
         d.requires_grad_(False)  # same as the trainer: no critic gradients in the G step
         opt_g.zero_grad(set_to_none=True)
         variant.g_loss(d, g(torch.randn(bs, z_dim))).backward()
@@ -203,13 +204,13 @@ class TrainTimer:
         t = self.timing
         iteration, snapshots, checkpoint = originals["train_iteration"], originals["take_due_snapshots"], originals["checkpoint"]
 
-        def timed_iteration(run):
+        def timed_iteration(run, n_critic=None):
             if t.first_iteration is None:
                 t.first_iteration = now()
             t.iterations += 1
             start = time.perf_counter()
             t.starts.append(start)
-            result = iteration(run)
+            result = iteration(run, n_critic)
             t.per_iteration.append(time.perf_counter() - start)
             t.iteration_seconds += t.per_iteration[-1]
             return result

@@ -27,7 +27,9 @@ class GanbenchGroup(click.Group):
 
 @click.group(cls=GanbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ganbench")
-def main() -> None:
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Import MODULE for its variants/datasets (repeatable; adds to $GANBENCH_PLUGINS).")
+def main(plugins: tuple[str, ...]) -> None:
     """ganbench: GAN objectives trained under equal compute budgets and scored
     with FID/IS/KID, precision/recall, density/coverage and mode-collapse metrics.
 
@@ -37,7 +39,12 @@ def main() -> None:
       ganbench run --all            train and score every benchmark
       ganbench report               rebuild tables and figures from results/
       ganbench regress              CI stability check against results/baseline
+      ganbench --plugin mygan run   also train the variants module `mygan` registers
     """
+    if plugins:
+        from ganbench.plugins import request
+
+        request(plugins)
 
 
 def _register() -> None:

@@ -9,18 +9,21 @@ import click
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True,
               help="Directory of benchmark TOML files.")
 def list_command(benchmarks_dir: Path) -> None:
-    """List variants (with their defaults), datasets and benchmarks."""
+    """List variants (with their defaults), datasets and benchmarks, and where each
+    variant and dataset comes from (builtin, an entry point or a plugin module)."""
     from ganbench.datasets import DATASETS
+    from ganbench.plugins import origin
     from ganbench.variants import VARIANTS
 
     click.echo("variants:")
     for name in VARIANTS.names():
         d = VARIANTS.get(name).defaults
-        click.echo(f"  {name:<16} n_critic={d.n_critic} lr={d.lr:g} betas={tuple(d.betas)} critic norm={d.d_norm}")
+        click.echo(f"  {name:<16} n_critic={d.n_critic} lr={d.lr:g} betas={tuple(d.betas)} critic norm={d.d_norm}"
+                   f" optimizer={d.optimizer} [{origin('variant', name)}]")
     click.echo("datasets:")
     for name in DATASETS.names():
-        doc = (DATASETS.get(name).__doc__ or "").strip().splitlines()[0]
-        click.echo(f"  {name:<22} {doc}")
+        doc = ((DATASETS.get(name).__doc__ or "").strip().splitlines() or [""])[0]
+        click.echo(f"  {name:<22} {doc} [{origin('dataset', name)}]")
     click.echo(f"benchmarks ({benchmarks_dir}):")
     files = sorted(benchmarks_dir.glob("*.toml")) if benchmarks_dir.is_dir() else []
     for path in files:

@@ -10,5 +10,8 @@ from ganbench.datasets.base import (
     to_model_space,
     to_uint8,
 )
+from ganbench.plugins import ensure_loaded
+
+DATASETS.loader = ensure_loaded  # datasets from outside the package, on first lookup
 
 __all__ = ["DATASETS", "DataSplit", "DatasetInfo", "load_dataset", "register_dataset", "to_model_space", "to_uint8"]

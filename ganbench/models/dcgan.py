@@ -27,9 +27,9 @@ def critic_norm(kind: str, channels: int) -> nn.Module:
         # Normalise over (C, H, W) per sample: layer norm for conv features
         # (Gulrajani et al. 2017, Sec. 4), with a per-channel affine.
         return nn.GroupNorm(1, channels)
-    if kind == "none":
+    if kind in ("none", "spectral"):  # spectral norm acts on the weights (models.with_spectral_norm)
         return nn.Identity()
-    raise ConfigError(f"unknown critic normalisation {kind!r}; valid: batch, layer, none")
+    raise ConfigError(f"unknown critic normalisation {kind!r}; valid: batch, layer, spectral, none")
 
 
 class DcganGenerator(nn.Module):

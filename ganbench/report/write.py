@@ -15,6 +15,7 @@ from ganbench.io import atomic_write_bytes
 from .figures import curves_figure, figure_bytes, samples_figure, seeds_figure, variant_palette
 from .load import Records, load_records, select
 from .render import benchmark_latex, readme, slug
+from .settings import settings_markdown
 from .stats import INTERVAL_KIND
 from .tables import BenchmarkTable, build_tables, csv_frame, summary_frame
 
@@ -116,6 +117,7 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
     if "markdown" in formats:
         text = readme(tables, figures, len(chosen.runs), chosen.skipped,
                       _selection_text(benchmarks, variants, metrics, view))
+        text = text.rstrip("\n") + "\n\n" + settings_markdown(chosen)
         written.append(_write(out / "README.md", text.encode()))
     from ganbench.sweep.report import write_sweep_report  # lazy: it imports report modules
 

@@ -35,8 +35,8 @@ def register_variant(name: str):
 class Defaults:
     """Training settings a variant ships with; benchmark files may override them.
 
-    ``d_norm`` is the critic's normalisation: "batch", "layer" or "none".
-    Penalised objectives must not use batch norm: the penalty is per sample.
+    ``d_norm`` is the critic's normalisation: "batch", "layer", "spectral" or
+    "none". Penalised objectives must not use batch norm: the penalty is per sample.
     """
 
     n_critic: int = 1
@@ -44,6 +44,7 @@ class Defaults:
     betas: tuple[float, float] = (0.5, 0.999)
     d_norm: str = "batch"
     d_weight_decay: float = 0.0
+    optimizer: str = "adam"  # "adam" or "rmsprop" (see Variant.make_optimizer)
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,27 @@ class Variant:
         """Generator loss on a fake batch that carries the generator's graph."""
         return self.g_objective(critic(fake))
 
-    def d_weight_decay(self) -> float:
-        """L2 weight decay of the critic's optimiser (a Lipschitz control option)."""
-        return self.defaults.d_weight_decay
+    # --- training hooks (the trainer calls these; defaults change nothing) --------
+    def weight_decay(self, role: str) -> float:
+        """L2 weight decay of the optimiser of ``role`` ("generator" or "critic")."""
+        return self.defaults.d_weight_decay if role == "critic" else 0.0
+
+    def make_optimizer(self, role: str, params, *, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+        """The optimiser of ``role`` ("generator" or "critic"): ``defaults.optimizer``
+        with the run's lr (and betas for Adam) and :meth:`weight_decay`."""
+        kind, decay = self.defaults.optimizer, self.weight_decay(role)
+        if kind == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=decay)
+        if kind == "rmsprop":  # torch's defaults (alpha 0.99, eps 1e-8), as WGAN's PyTorch reference uses them
+            return torch.optim.RMSprop(params, lr=lr, weight_decay=decay)
+        raise ConfigError(f"variant {self.name!r}: unknown optimizer {kind!r}; valid: adam, rmsprop")
+
+    def critic_steps(self, g_step: int, n_critic: int) -> int:
+        """Critic steps before generator step ``g_step`` (0-based); the run's n_critic by default."""
+        return n_critic
+
+    def after_d_step(self, critic: nn.Module) -> None:
+        """Called after every critic optimiser step (e.g. weight clipping)."""
 
 
 def build_options(options_cls: type, values: dict[str, Any], variant: str):
@@ -126,5 +145,5 @@ def gradient_norm(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates of real and fake pairs
-    (Gulrajani et al. 2017); ``critic`` may be any function of x, e.g. L = softplus(D)."""
+    (Gulrajani et al. 2017); ``critic`` may be any function of x, e.g. L = relu(D)."""
     return ((gradient_norm(critic, interpolate(real, fake)) - 1.0) ** 2).mean()

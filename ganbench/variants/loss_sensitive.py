@@ -1,22 +1,29 @@
 """Loss-Sensitive GAN (Qi 2017, arXiv 1701.06264, Eq. 7-8 and Sec. 5).
 
-The critic is a loss function L(x) >= 0 that must score a real sample lower
-than a generated one by a data-dependent margin Delta(x, G(z)); the generator
+The critic is a loss function L(x) that must score a real sample lower than
+a generated one by a data-dependent margin Delta(x, G(z)); the generator
 minimises the loss of its samples. Lipschitz control of L is what makes the
 margin meaningful: by default the finite-difference gradient penalty of the
 authors' PyTorch port (maple-research-lab/glsgan-gp, lsgan-gp.py,
 ``calc_gradient_penalty2``); optionally the gradient-norm penalty that file
 also defines (``calc_gradient_penalty``, as in WGAN-GP), or the weight decay of
-the paper's Torch code.
+the paper's Torch code (guojunq/lsgan, lsgan.lua), which decays both networks.
 
-The finite-difference penalty constrains L only along real-fake segments. On
-2-D data that leaves the critic free to grow steep slopes across and beyond
-the segments, and the generator follows them away from the data (ring8, quick
-budget: final samples 5-8 units from the centre of the unit ring). The gradient-norm
-option keeps the samples near the data; see the README's note on
-loss-sensitive in 2-D.
+The margin. The references use Delta = lambda ||x - G(z)||_1, lambda = 0.0002,
+on 64x64x3 images (d = 12288). A unit-slope L can raise L(G(z)) - L(x) by at
+most ||x - G(z)||_2, so what decides whether the hinge can be met is the ratio
+Delta / ||x - G(z)||_2. For a difference whose d entries are i.i.d. zero-mean
+Gaussian, ||v||_1 ~ d sigma sqrt(2/pi) and ||v||_2 ~ sqrt(d) sigma, so the
+reference's margin is lambda sqrt(2 d / pi) ||v||_2 = 0.0177 ||v||_2 at
+d = 12288 (at most lambda sqrt(d) = 0.022 ||v||_2, Cauchy-Schwarz). We use
+Delta = c ||x - G(z)||_2 with c = 0.0002 sqrt(2 * 12288 / pi): the reference's
+expected margin at 64x64x3 and the same ratio to the Lipschitz bound at any
+dimension. (The earlier per-dimension mean |x - G(z)| times 2.4576 kept the
+per-pixel coefficient instead; in 2-D it is 1.2-1.7 ||v||_2, above the bound,
+so the hinge could never be met.)
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -26,51 +33,63 @@ from torch import Tensor, nn
 from ganbench.errors import ConfigError
 from ganbench.variants.base import Defaults, Variant, gradient_penalty, register_variant
 
-# Reference code: margin = lambda * ||x - G(z)||_1 with lambda = 0.0002 on
-# 64x64x3 images (guojunq/lsgan lsgan.lua, glsgan-gp lsgan-gp.py). We use the
-# per-dimension mean |x - G(z)| so the margin does not grow with resolution:
-# 0.0002 * 64 * 64 * 3 = 2.4576 reproduces the reference margin at 64x64x3.
-REFERENCE_MARGIN_SCALE = 0.0002 * 64 * 64 * 3
+# lsgan.lua / lsgan-gp.py: lambda = 0.0002 on the L1 distance of 64x64x3 images;
+# converted to the L2 distance as derived in the module docstring (= 0.017692).
+REFERENCE_L1_SCALE, REFERENCE_DIM = 0.0002, 64 * 64 * 3
+MARGIN_SCALE = REFERENCE_L1_SCALE * math.sqrt(2 * REFERENCE_DIM / math.pi)
 LIPSCHITZ_CONTROLS = ("gradient-penalty", "gradient-norm", "weight-decay")
+# How L is read off the critic's raw output: "relu" as lsgan.lua (its netD ends
+# in nn.ReLU, so L >= 0 as the paper requires), "raw" as lsgan-gp.py (no final
+# activation).
+LOSS_OUTPUTS = ("relu", "raw")
 
 
 @dataclass(frozen=True)
 class LossSensitiveOptions:
-    margin_scale: float = REFERENCE_MARGIN_SCALE
+    margin_scale: float = MARGIN_SCALE  # c in Delta = c ||x - G(z)||_2
+    loss_output: str = "relu"
     # gamma: weight of mean L(x); the paper shows it can be 0 for the
     # unconditional model (reference code default gamma = 0).
     gamma: float = 0.0
     # "gradient-penalty": glsgan-gp's finite difference on real-fake segments
     # (lambda = 10); "gradient-norm": (||grad L(x_hat)||_2 - 1)^2 at a random
     # interpolate, glsgan-gp's other penalty (lambda = 10); "weight-decay": the
-    # Torch reference's decay_rate, its suggested value 5e-5.
+    # Torch reference's decay_rate (added to both networks' gradients), its
+    # suggested value 5e-5.
     lipschitz: str = "gradient-penalty"
     gp_weight: float = 10.0
     weight_decay: float = 5e-5
 
     def __post_init__(self):
-        if self.lipschitz not in LIPSCHITZ_CONTROLS:
-            allowed = ", ".join(repr(c) for c in LIPSCHITZ_CONTROLS)
-            raise ConfigError(f"loss-sensitive lipschitz={self.lipschitz!r} is unknown; use one of {allowed}")
+        for name, allowed in (("lipschitz", LIPSCHITZ_CONTROLS), ("loss_output", LOSS_OUTPUTS)):
+            if getattr(self, name) not in allowed:
+                valid = ", ".join(repr(c) for c in allowed)
+                raise ConfigError(f"loss-sensitive {name}={getattr(self, name)!r} is unknown; use one of {valid}")
 
 
 @register_variant("loss-sensitive")
 class LossSensitive(Variant):
     """L step: mean_i max(0, Delta_i + L(x_i) - L(G(z_i))) + gamma mean L(x_i) [+ penalty];
-    G step: mean L(G(z)).  L = softplus(critic score) keeps L >= 0 and smooth."""
+    G step: mean L(G(z)).  L = relu(critic score) by default (lsgan.lua)."""
 
     # Adam(1e-4, beta1 = 0.5): guojunq/lsgan lsgan.lua (lr = 0.0001, beta1 = 0.5).
     # No batch norm in the critic: glsgan-gp comments it out, the penalty is per pair.
     defaults = Defaults(n_critic=1, lr=1e-4, betas=(0.5, 0.999), d_norm="none")
     Options = LossSensitiveOptions
 
+    def __init__(self, **options):
+        super().__init__(**options)
+        # Only the gradient-norm penalty differentiates L w.r.t. its input
+        # (create_graph): that critic must stay eager under compile.
+        self.double_backward = self.options.lipschitz == "gradient-norm"
+
     def loss_of(self, scores: Tensor) -> Tensor:
-        """L(x) >= 0 from the critic's raw score."""
-        return F.softplus(scores)
+        """L(x) from the critic's raw score (``loss_output``)."""
+        return F.relu(scores) if self.options.loss_output == "relu" else scores
 
     def margin(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Delta_i = margin_scale * mean_j |x_ij - G(z_i)_j|, without gradient."""
-        return self.options.margin_scale * (real - fake).detach().abs().flatten(1).mean(dim=1)
+        """Delta_i = margin_scale * ||x_i - G(z_i)||_2, without gradient."""
+        return self.options.margin_scale * (real - fake).detach().flatten(1).norm(2, dim=1)
 
     def pair_objective(self, real_scores: Tensor, fake_scores: Tensor, margin: Tensor) -> Tensor:
         """The hinge of Eq. 8 on scores, plus the gamma term."""
@@ -106,5 +125,6 @@ class LossSensitive(Variant):
         every direction at x_hat is constrained, not only the segment's."""
         return gradient_penalty(lambda x: self.loss_of(critic(x)), real, fake)
 
-    def d_weight_decay(self) -> float:
+    def weight_decay(self, role: str) -> float:
+        """lsgan.lua adds decay_rate * x to the gradients of both L and G."""
         return self.options.weight_decay if self.options.lipschitz == "weight-decay" else 0.0

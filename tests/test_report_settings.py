@@ -1,0 +1,50 @@
+"""Per-benchmark variant settings: from the benchmark file into the run configs,
+and from the records into the report."""
+
+import json
+import shutil
+from pathlib import Path
+
+from ganbench.benchmarks import load_benchmark
+from ganbench.report.load import load_records
+from ganbench.report.settings import settings_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_toy_benchmarks_run_wgan_gp_with_the_toy_lambda():
+    for path in ("benchmarks/ring8.toml", "benchmarks/grid25.toml",
+                 "benchmarks/stability/ring8.toml", "benchmarks/stability/grid25.toml"):
+        bench = load_benchmark(ROOT / path)
+        options = {c.variant: c.variant_options for c in bench.run_configs("smoke")}
+        assert options["wgan-gp"] == {"gp_weight": 0.1}, path
+        assert options["vanilla"] == {}, path
+
+
+def copy_record(src: Path, dst: Path, **config) -> None:
+    record = json.loads(src.read_text())
+    record["config"].update(config)
+    record["seed"] = config.get("seed", record["seed"])
+    dst.parent.mkdir(parents=True)
+    dst.write_text(json.dumps(record))
+
+
+def test_report_lists_the_settings_each_variant_ran_with(tmp_path):
+    src = ROOT / "results/runs/ring8/wgan-gp/seed0/record.json"
+    runs = tmp_path / "runs/ring8/wgan-gp"
+    copy_record(src, runs / "seed0/record.json", variant_options={"gp_weight": 0.1})
+    copy_record(src, runs / "seed1/record.json", variant_options={"gp_weight": 0.1}, seed=1)
+    copy_record(src, runs / "seed2/record.json", variant_options={}, seed=2)
+    text = settings_markdown(load_records(tmp_path))
+    assert "### ring8" in text
+    assert "| wgan-gp | n_critic=5, lr=0.0001, betas=(0.5, 0.9), d_norm=layer, gp_weight=0.1 (seeds 0, 1) |" in text
+    assert "| wgan-gp | n_critic=5, lr=0.0001, betas=(0.5, 0.9), d_norm=layer (seeds 2) |" in text
+
+
+def test_written_report_has_the_settings_section(tmp_path):
+    from ganbench.report import write_report
+
+    shutil.copytree(ROOT / "results/runs/ring8", tmp_path / "runs/ring8")
+    write_report(tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    assert "## Variant settings" in readme and "| vanilla | n_critic=1, lr=0.0002, betas=(0.5, 0.999), d_norm=batch |" in readme
