@@ -24,13 +24,19 @@ def features(n, seed, d=16):
     return torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
 
 
+def lattice(n, seed, d=3, side=6):
+    """Integer points: many exact distance ties, where a ball's edge (< or <=) decides."""
+    return torch.randint(side, (n, d), generator=torch.Generator().manual_seed(seed)).float()
+
+
 def test_precision_recall_is_torch_fidelitys_bit_for_bit():
     # more rows than one distance block, so the blocked paths are exercised
-    fake, real = features(fidelity.BLOCK + 150, 0), features(fidelity.BLOCK + 250, 1) * 1.3
-    ref = prc_features_to_metric(fake, real, prc_neighborhood=3, prc_batch_size=fidelity.BLOCK,
-                                 save_cpu_ram=True, verbose=False)
-    assert precision_recall(fake, real, 3) == (ref["precision"], ref["recall"])
-    assert precision_recall(fake, real, 3, real_radii=prc_radii(real, 3)) == (ref["precision"], ref["recall"])
+    for fake, real in ((features(fidelity.BLOCK + 150, 0), features(fidelity.BLOCK + 250, 1) * 1.3),
+                       (lattice(fidelity.BLOCK + 150, 0), lattice(fidelity.BLOCK + 250, 1, side=7))):
+        ref = prc_features_to_metric(fake, real, prc_neighborhood=3, prc_batch_size=fidelity.BLOCK,
+                                     save_cpu_ram=True, verbose=False)
+        assert precision_recall(fake, real, 3) == (ref["precision"], ref["recall"])
+        assert precision_recall(fake, real, 3, real_radii=prc_radii(real, 3)) == (ref["precision"], ref["recall"])
 
 
 def test_density_coverage_with_given_radii_is_the_uncached_result():
