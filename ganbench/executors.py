@@ -14,12 +14,40 @@ import dataclasses
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from ganbench.errors import GanbenchError
 from ganbench.suite import Outcome, Task, execute
 
 _WORKER_DEVICE: Optional[str] = None
+
+#: glibc malloc tunables for local workers. By default glibc returns the top of
+#: its heap to the OS once 128 KiB are free and serves blocks above an adaptive
+#: threshold with fresh mmaps, so every training step's activations were faulted
+#: back in (132 million minor faults, 280 s of system time in a quick suite).
+#: A fixed mmap threshold at glibc's maximum (32 MiB on 64-bit, DEFAULT_MMAP_THRESHOLD_MAX)
+#: and a high trim threshold keep that memory in the heap; the top pad grows the
+#: heap in large steps. Values never change a result (torch aligns its tensors
+#: itself). Measured by benchmarks/perf/malloc_tunables.py.
+WORKER_MALLOC_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
+    "MALLOC_TOP_PAD_": str(16 << 20),
+}
+
+
+@contextmanager
+def worker_malloc_env() -> Iterator[None]:
+    """Put ``WORKER_MALLOC_ENV`` in the environment while workers start (glibc reads it
+    only at process start); values the user set already win. Restored afterwards."""
+    added = {k: v for k, v in WORKER_MALLOC_ENV.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def default_workers(device: str) -> int:
@@ -58,7 +86,8 @@ def run_local(tasks: list[Task], workers: Optional[int] = None) -> Iterator[Outc
         devices = context.Manager().Queue()
         for i in range(workers):
             devices.put(f"cuda:{i % default_workers(device)}")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(devices,)) as pool:
+    with worker_malloc_env(), \
+            ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(devices,)) as pool:
         futures = {pool.submit(_execute_on_worker_device, t): t for t in tasks}
         for future in as_completed(futures):
             try:

@@ -50,11 +50,13 @@ NUMERIC_ISA = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "a
 
 
 def device_info(device: str) -> dict[str, Any]:
-    """Device type and name; CPU runs also record the torch thread count and which
-    CPU made them (model, ISA flags, torch's kernel level, MKL/oneDNN versions)."""
+    """Device type and name; CPU runs also record the torch thread count, which CPU
+    made them (model, ISA flags, torch's kernel level, MKL/oneDNN versions) and the
+    allocator settings in force (``MALLOC_*``, ``LD_PRELOAD``; see executors.WORKER_MALLOC_ENV)."""
     if device.startswith("cuda"):
         return {"type": "cuda", "name": torch.cuda.get_device_name(torch.device(device))}
-    return {"type": "cpu", **cpu_info(), "threads": torch.get_num_threads()}
+    allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_") or k == "LD_PRELOAD"}
+    return {"type": "cpu", **cpu_info(), "threads": torch.get_num_threads(), "allocator_env": allocator}
 
 
 @functools.lru_cache(maxsize=1)
