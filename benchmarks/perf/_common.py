@@ -122,8 +122,9 @@ def bare_loop(config: RunConfig, data: DataSplit, iterations: int) -> BareResult
     torch.manual_seed(cfg.seed)
     variant = make_variant(cfg.variant, **cfg.variant_options)
     g, d = build_models(data.info, width=cfg.width, z_dim=cfg.z_dim, d_norm=cfg.d_norm)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=variant.d_weight_decay())
+    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), **trainer.ADAM_IMPL)
+    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=variant.d_weight_decay(),
+                             **trainer.ADAM_IMPL)
     images, n, bs, z_dim = data.data, len(data), cfg.batch_size, cfg.z_dim
     is_images = images.dtype == torch.uint8
 
