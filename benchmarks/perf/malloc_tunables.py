@@ -15,6 +15,9 @@ and reports per unit: wall and process CPU milliseconds, minor page faults
 where returned-and-refaulted memory shows. Settings run round-robin
 (A, B, A, B ...) and each cell keeps its median, so load drifts hit all alike.
 Ratios are setting / default (< 1: fewer faults, less time).
+
+An allocator from a wheel: ``pip download --no-deps cmeel-mimalloc`` and unzip
+``cmeel.prefix/lib/libmimalloc.so.*``, then ``--preload /path/to/libmimalloc.so.3.4``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from ganbench.executors import WORKER_MALLOC_ENV
 STAGES = ("dcgan", "mlp", "score")
 
 
-def settings() -> dict[str, dict[str, str]]:
-    """Environments to compare: glibc defaults, ganbench's choice, variations, allocators found."""
+def settings(preload: list[str]) -> dict[str, dict[str, str]]:
+    """Environments to compare: glibc defaults, ganbench's choice, variations, allocators
+    found on the system or given (e.g. libmimalloc.so from the cmeel-mimalloc wheel)."""
     out = {"glibc default": {},
            "ganbench (mmap+trim+top pad)": dict(WORKER_MALLOC_ENV),
            "ganbench + MALLOC_ARENA_MAX=1": {**WORKER_MALLOC_ENV, "MALLOC_ARENA_MAX": "1"}}
@@ -44,6 +48,8 @@ def settings() -> dict[str, dict[str, str]]:
         lib = ctypes.util.find_library(name)
         if lib:
             out[f"LD_PRELOAD {lib}"] = {"LD_PRELOAD": lib}
+    for lib in preload:
+        out[f"LD_PRELOAD {os.path.basename(lib)}"] = {"LD_PRELOAD": lib}
     return out
 
 
@@ -98,12 +104,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--iters", type=int, default=20, help="timed DCGAN iterations per worker (MLP: 4x)")
     p.add_argument("--rounds", type=int, default=2, help="round-robin rounds (a fresh worker per cell each)")
+    p.add_argument("--preload", nargs="*", default=[], help="allocator libraries to compare (LD_PRELOAD)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args.iters)
     print(C.machine_line())
-    envs = settings()
+    envs = settings(args.preload)
     results = {name: [] for name in envs}
     for _ in range(args.rounds):
         for name, env in envs.items():
