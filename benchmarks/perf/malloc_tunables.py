@@ -12,8 +12,9 @@ thread, after a warm-up:
 
 and reports per unit: wall and process CPU milliseconds, minor page faults
 (``ru_minflt``) and system CPU milliseconds (``ru_stime``) -- the kernel's share,
-where returned-and-refaulted memory shows. Settings run round-robin
-(A, B, A, B ...) and each cell keeps its median, so load drifts hit all alike.
+where returned-and-refaulted memory shows. Settings run round-robin, in
+reverse order every other round (A B, B A ...), and each cell keeps its
+median, so load drifts hit all alike.
 Ratios are setting / default (< 1: fewer faults, less time).
 
 An allocator from a wheel: ``pip download --no-deps cmeel-mimalloc`` and unzip
@@ -67,8 +68,8 @@ def measure(fn, units: int) -> dict:
             "sys ms": 1e3 * (b[2] - a[2]) / units, "minflt": (b[3] - a[3]) / units}
 
 
-def worker(iters: int) -> None:
-    """Run in the subprocess: time every stage, print one JSON line."""
+def worker(iters: int, stages: list[str]) -> None:
+    """Run in the subprocess: time the stages, print one JSON line."""
     import torch
 
     from ganbench.metrics import score_images
@@ -77,11 +78,15 @@ def worker(iters: int) -> None:
     C.single_thread()
     out = {}
     for stage, dataset in (("dcgan", "fashion-mnist"), ("mlp", "ring8")):
+        if stage not in stages:
+            continue
         data = C.load(dataset)
         run = build_run(C.resolved(C.profile_config("vanilla", dataset, "quick"), data), data)
         for _ in range(5):
             train_iteration(run)  # warm-up: kernels chosen, allocator at its steady state
         out[stage] = measure(lambda: train_iteration(run), iters * (4 if stage == "mlp" else 1))
+    if "score" not in stages:
+        return print(json.dumps(out))
     fake = C.load("fashion-mnist").data[:2000]
     kw = {"n_real": 2000, "metrics": ("fid", "is")}
     score_images(fake, "fashion-mnist", **kw)  # warm-up; real features from the cache
@@ -90,10 +95,10 @@ def worker(iters: int) -> None:
     print(json.dumps(out))
 
 
-def run_worker(env_extra: dict, iters: int) -> dict:
+def run_worker(env_extra: dict, iters: int, stages: list[str]) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "LD_PRELOAD"}
     env.update(env_extra)
-    proc = subprocess.run([sys.executable, __file__, "--worker", "--iters", str(iters)], env=env,
+    proc = subprocess.run([sys.executable, __file__, "--worker", "--iters", str(iters), "--stages", *stages], env=env,
                           capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"worker with {env_extra} failed:\n{proc.stderr[-2000:]}")
@@ -105,21 +110,25 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=20, help="timed DCGAN iterations per worker (MLP: 4x)")
     p.add_argument("--rounds", type=int, default=2, help="round-robin rounds (a fresh worker per cell each)")
     p.add_argument("--preload", nargs="*", default=[], help="allocator libraries to compare (LD_PRELOAD)")
+    p.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
+    p.add_argument("--settings", nargs="+", default=None, help="names of settings to keep besides the default")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        return worker(args.iters)
+        return worker(args.iters, args.stages)
     print(C.machine_line())
     envs = settings(args.preload)
+    if args.settings:
+        envs = {k: v for k, v in envs.items() if k == "glibc default" or any(s in k for s in args.settings)}
     results = {name: [] for name in envs}
-    for _ in range(args.rounds):
-        for name, env in envs.items():
-            results[name].append(run_worker(env, args.iters))
+    for r in range(args.rounds):
+        for name, env in list(envs.items())[::1 if r % 2 == 0 else -1]:  # A B, B A: no seat favoured
+            results[name].append(run_worker(env, args.iters, args.stages))
     base = {s: {k: C.median([r[s][k] for r in results["glibc default"]]) for k in results["glibc default"][0][s]}
-            for s in STAGES}
+            for s in args.stages}
     rows = []
     for name, runs in results.items():
-        for s in STAGES:
+        for s in args.stages:
             med = {k: C.median([r[s][k] for r in runs]) for k in base[s]}
             rows.append({"setting": name, "stage": s, **{k: round(v, 1) for k, v in med.items()},
                          **{f"{k} ratio": round(med[k] / base[s][k], 2) if base[s][k] else float("nan")
