@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ganbench.errors import GanbenchError
 from ganbench.io import atomic_write_json
-from ganbench.record import package_versions
+from ganbench.record import cpu_info, package_versions
 
 SCHEMA = 1
 HISTORY = 20  # earlier makes kept in each entry, newest last
@@ -85,17 +85,7 @@ def _brief(made: dict) -> dict:
 def environment() -> dict:
     """Package versions and the machine (CPU model, architecture, OS; one torch thread per run)."""
     return {"versions": package_versions(),
-            "machine": {"cpu": _cpu_model(), "arch": platform.machine(), "os": platform.system(), "threads": 1}}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+            "machine": {"cpu": cpu_info()["name"], "arch": platform.machine(), "os": platform.system(), "threads": 1}}
 
 
 def environment_matches(made: dict) -> bool:

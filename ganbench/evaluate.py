@@ -54,8 +54,9 @@ def evaluate_run(
     info = load_dataset(config.dataset, "test", config.data_dir).info
     chosen = record["snapshots"] if snapshots == "all" else record["snapshots"][-1:]
     todo = [s for s in chosen if force or not s["metrics"]]
+    generator = _build_generator(config, info)  # once per run: each snapshot only loads its weights
     for snap in tqdm(todo, desc=f"scoring {record['run_id']}", disable=not progress, leave=False):
-        fake = snapshot_samples(run_dir, snap, config, info, n_samples)
+        fake = snapshot_samples(run_dir, snap, config, info, n_samples, generator=generator)
         metrics = None if snap is record["snapshots"][-1] else CURVE_METRICS
         snap["metrics"] = score(fake, config, info, n_real=n_real, extractor=extractor,
                                 inception_weights=inception_weights, metrics=metrics)
@@ -66,9 +67,17 @@ def evaluate_run(
     return record
 
 
-def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_samples: Optional[int]):
-    """Samples from one snapshot's generator, from a fixed noise stream."""
+def _build_generator(config: RunConfig, info):
     generator, _ = build_models(info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm)
+    return generator
+
+
+def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_samples: Optional[int], *,
+                     generator=None):
+    """Samples from one snapshot's generator, from a fixed noise stream. ``generator``:
+    a module of the run's architecture to load the snapshot into (built if None);
+    every parameter and buffer is in the snapshot, so reusing one leaves nothing behind."""
+    generator = generator if generator is not None else _build_generator(config, info)
     generator.load_state_dict(safe_torch_load(run_dir / snap["path"]))
     n = n_samples or (POINT_SAMPLES if info.kind == "points" else DEFAULT_IMAGE_SAMPLES)
     return generate(generator, n, config.z_dim, config.seed + SAMPLE_SEED_OFFSET)

@@ -6,8 +6,11 @@ See docs/architecture.md for the schema. Wall-clock fields are listed in
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import platform
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -38,11 +41,60 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+#: CPU features that change a result's low digits or the kernels torch picks: vector
+#: width (SSE4.2 < AVX2 < AVX-512, the levels of ``torch.backends.cpu.get_cpu_capability``),
+#: fused multiply-add (one rounding instead of two), and the bf16/int8 dot-product
+#: units MKL and oneDNN dispatch on (VNNI, AVX512-BF16/FP16, AMX); ARM's NEON/SVE.
+NUMERIC_ISA = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+               "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve", "sve2")
+
+
 def device_info(device: str) -> dict[str, Any]:
-    """Device type and name; CPU runs also record the torch thread count."""
+    """Device type and name; CPU runs also record the torch thread count, which CPU
+    made them (model, ISA flags, torch's kernel level, MKL/oneDNN versions) and the
+    allocator settings in force (``MALLOC_*``, ``LD_PRELOAD``; see executors.WORKER_MALLOC_ENV)."""
     if device.startswith("cuda"):
         return {"type": "cuda", "name": torch.cuda.get_device_name(torch.device(device))}
-    return {"type": "cpu", "name": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
+    allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_") or k == "LD_PRELOAD"}
+    return {"type": "cpu", **cpu_info(), "threads": torch.get_num_threads(), "allocator_env": allocator}
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_info() -> dict[str, Any]:
+    """The CPU as far as it decides numerics: two records whose ``cpu_info`` differ may
+    differ from the 7th decimal of the first loss on, with identical configs and seeds."""
+    model, flags = _proc_cpuinfo()
+    build = torch.__config__.show()
+    return {
+        "name": model or platform.processor() or platform.machine(),
+        "machine": platform.machine(),
+        "isa": [f for f in NUMERIC_ISA if f in flags],
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpus": os.cpu_count(),
+        "mkl": _version_in(build, r"Math Kernel Library Version (\S+)"),
+        "onednn": _version_in(build, r"MKL-DNN v(\S+)"),
+    }
+
+
+def _proc_cpuinfo(path: str = "/proc/cpuinfo") -> tuple[str | None, set[str]]:
+    """(model name, flag set) of the first processor in /proc/cpuinfo; (None, set())
+    where there is none (macOS, Windows). ARM kernels say "Features", x86 "flags"."""
+    try:
+        text = open(path, encoding="utf-8", errors="replace").read()
+    except OSError:
+        return None, set()
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip().lower(), value.strip())
+    model = fields.get("model name") or fields.get("hardware") or fields.get("cpu model")
+    return model or None, set((fields.get("flags") or fields.get("features") or "").split())
+
+
+def _version_in(text: str, pattern: str) -> str | None:
+    match = re.search(pattern, text)
+    return match.group(1) if match else None
 
 
 def record_path(run_dir: Path) -> Path:

@@ -31,6 +31,7 @@ from ganbench.io import atomic_torch_save
 from ganbench.models import build_models
 from ganbench.record import FINAL_STATUSES, SCHEMA_VERSION, device_info, package_versions, read_record, record_path, write_record
 from ganbench.variants import Variant, make_variant
+from ganbench.variants.base import ADAM_IMPL, optimizer_record  # noqa: F401 (ADAM_IMPL: re-exported for perf scripts)
 
 
 @dataclass
@@ -137,11 +138,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     state, events = restore(run, run_dir)
     meter = BudgetMeter(config.budget, step_flops, lambda g_step: run.variant.critic_steps(g_step, config.n_critic))
     if config.compile:
-        # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
-        # "does not currently support double backward".
-        run.generator = torch.compile(run.generator)
-        if not run.variant.double_backward:
-            run.critic = torch.compile(run.critic)
+        compile_models(run)
     record = new_record(run, step_flops, events)
     write_record(run_dir, finish_record(record, state, meter, "interrupted"))
     bar = tqdm(total=100, unit="%", desc=record["run_id"], disable=not progress, leave=False)
@@ -171,6 +168,15 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     status = "diverged" if state.diverged else "finished"
     checkpoint(run, run_dir, state, record, meter, status=status)
     return record
+
+
+def compile_models(run: Run) -> None:
+    """``torch.compile`` the generator and (unless differentiated twice) the critic."""
+    # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
+    # "does not currently support double backward".
+    run.generator = torch.compile(run.generator)
+    if not run.variant.double_backward:
+        run.critic = torch.compile(run.critic)
 
 
 def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_losses, g_loss) -> None:
@@ -267,6 +273,7 @@ def new_record(run: Run, step_flops: dict, events: list[str]) -> dict[str, Any]:
         "step_flops": step_flops,
         "iteration_flops": cfg.n_critic * step_flops["d_step"] + step_flops["g_step"],
         "device": device_info(cfg.device), "versions": package_versions(),
+        "optimizer": optimizer_record(run.opt_d),
         "checkpoint": "checkpoint.pt", "samples": None, "metrics": {}, "resume_events": events,
     }
 

@@ -1,4 +1,4 @@
-"""On-disk cache of real-data features, statistics and NDB bins.
+"""On-disk cache of real-data features, statistics, k-NN radii and NDB bins.
 
 Real data is scored against every snapshot of every run, so its features are
 computed once. The key names everything the entry depends on: dataset, split,

@@ -1,5 +1,5 @@
-"""Metrics of two feature sets: FID, IS, KID, precision/recall (torch-fidelity) and
-density/coverage (Naeem et al. 2020).
+"""Metrics of two feature sets: FID, IS, KID (torch-fidelity), precision/recall (torch-fidelity's
+operations) and density/coverage (Naeem et al. 2020).
 
 Everything here is a pure function of feature matrices, so features are
 extracted once per sample set and reused by every metric. Convention, as in
@@ -14,7 +14,7 @@ from torch import Tensor
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric, KEY_METRIC_FID
 from torch_fidelity.metric_isc import isc_features_to_metric, KEY_METRIC_ISC_MEAN
 from torch_fidelity.metric_kid import kid_features_to_metric, KEY_METRIC_KID_MEAN
-from torch_fidelity.metric_prc import prc_features_to_metric, KEY_METRIC_PRECISION, KEY_METRIC_RECALL
+from torch_fidelity.metric_prc import calc_cdist_part
 
 from ganbench.extractors.errors import MetricError
 
@@ -83,20 +83,55 @@ def kid(fake: Tensor, real: Tensor, subset_size: int = KID_SUBSET_SIZE, subsets:
     return float(out[KEY_METRIC_KID_MEAN])
 
 
-def precision_recall(fake: Tensor, real: Tensor, k: int = PRC_K) -> tuple[float, float]:
-    """Improved precision and recall (Kynkaanniemi et al. 2019), via torch-fidelity."""
+def prc_radii(features: Tensor, k: int = PRC_K) -> Tensor:
+    """Distance from each row to its k-th nearest other row, as torch-fidelity's
+    precision/recall computes it (float32, ``calc_cdist_part`` in blocks of ``BLOCK``)."""
+    features = features.float()
+    return torch.cat([calc_cdist_part(b, features, BLOCK).kthvalue(k + 1).values for b in features.split(BLOCK)])
+
+
+def _hits(points: Tensor, centres: Tensor, radii: Tensor) -> float:
+    """Share of ``points`` inside (``<=``, torch-fidelity's rule) at least one centre's ball."""
+    inside = [(calc_cdist_part(b, centres, BLOCK) <= radii).any(dim=1).float() for b in points.split(BLOCK)]
+    return torch.cat(inside).mean().item()
+
+
+def precision_recall(fake: Tensor, real: Tensor, k: int = PRC_K, *, real_radii: Tensor | None = None) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019).
+
+    The same operations, blocks and dtypes as torch-fidelity's
+    ``prc_features_to_metric(save_cpu_ram=True, prc_batch_size=BLOCK)``, so the
+    numbers are bit-identical to it (tested); written out here so that the real
+    set's radii (``prc_radii(real, k)``) can come from the cache as ``real_radii``.
+    """
     _check(fake, "generated", k + 1, "precision/recall")
     _check(real, "real", k + 1, "precision/recall")
-    out = prc_features_to_metric(
-        fake.float(), real.float(), prc_neighborhood=k, prc_batch_size=BLOCK, save_cpu_ram=True, verbose=False
-    )
-    return float(out[KEY_METRIC_PRECISION]), float(out[KEY_METRIC_RECALL])
+    fake, real = fake.float(), real.float()
+    real_radii = prc_radii(real, k) if real_radii is None else _checked_radii(real_radii, real, "precision/recall")
+    recall = _hits(real, fake, prc_radii(fake, k))
+    precision = _hits(fake, real, real_radii)
+    return precision, recall
 
 
-def density_coverage(fake: Tensor, real: Tensor, k: int = DC_K) -> tuple[float, float]:
+def dc_radii(real: Tensor, k: int = DC_K) -> Tensor:
+    """Each real sample's ball radius for density/coverage: the distance to its
+    k-th nearest real neighbour, self excluded (float64, blocks of ``BLOCK`` rows)."""
+    real = real.double()
+    return torch.cat([torch.cdist(block, real).kthvalue(k + 1, dim=1).values for block in real.split(BLOCK)])
+
+
+def _checked_radii(radii: Tensor, real: Tensor, metric: str) -> Tensor:
+    if not torch.is_tensor(radii) or tuple(radii.shape) != (real.shape[0],):
+        raise MetricError(f"{metric}: real_radii must be a tensor [{real.shape[0]}] (one per real sample), got "
+                          f"{tuple(getattr(radii, 'shape', ()))}; compute them from the same real features")
+    return radii
+
+
+def density_coverage(fake: Tensor, real: Tensor, k: int = DC_K, *, real_radii: Tensor | None = None) -> tuple[float, float]:
     """Density and coverage (Naeem et al. 2020, Eq. 5 and 6).
 
-    Each real sample gets a ball reaching its k-th nearest real neighbour.
+    Each real sample gets a ball reaching its k-th nearest real neighbour
+    (``dc_radii(real, k)``; pass them as ``real_radii`` when cached).
     density = (1 / kM) * sum over fakes of the number of real balls holding it;
     coverage = fraction of real balls holding at least one fake. Balls are open
     (strict ``<``) as in the authors' ``prdc`` code, so identical sets give
@@ -108,11 +143,11 @@ def density_coverage(fake: Tensor, real: Tensor, k: int = DC_K) -> tuple[float, 
     _check(fake, "generated", 1, "density/coverage")
     _check(real, "real", k + 1, "density/coverage")
     fake, real = fake.double(), real.double()
+    radii = dc_radii(real, k) if real_radii is None else _checked_radii(real_radii, real, "density/coverage")
     inside_count = 0
     covered = 0
-    for block in real.split(BLOCK):
-        radii = torch.cdist(block, real).kthvalue(k + 1, dim=1).values  # k-th neighbour, self excluded
-        inside = torch.cdist(block, fake) < radii[:, None]  # [b, M]
+    for block, block_radii in zip(real.split(BLOCK), radii.split(BLOCK)):
+        inside = torch.cdist(block, fake) < block_radii[:, None]  # [b, M]
         inside_count += int(inside.sum())
         covered += int(inside.any(dim=1).sum())
     return inside_count / (k * fake.shape[0]), covered / real.shape[0]

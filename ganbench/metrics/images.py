@@ -1,7 +1,8 @@
 """``score_images``: every image metric of one generated sample set, features extracted once.
 
-Real-data features, statistics, predicted classes and NDB bins come from the
-on-disk cache (``ganbench.metrics.cache``) after the first call.
+Real-data features, statistics, predicted classes, k-NN radii (precision/recall,
+density/coverage) and NDB bins come from the on-disk cache
+(``ganbench.metrics.cache``) after the first call.
 """
 
 from __future__ import annotations
@@ -62,9 +63,23 @@ def _real_entry(real: Tensor, dataset: str, split: str, ext: LoadedExtractor) ->
     return cache.load_or_compute(key, compute)
 
 
-def _feature_metrics(fake: dict, real: dict, ext: LoadedExtractor, wanted: set, kid_subset_size: int) -> dict:
+def _real_radii(real: dict, dataset: str, split: str, ext: LoadedExtractor, metric: str, k: int) -> Tensor:
+    """The real set's k-NN ball radii for ``metric`` ("precision_recall" or
+    "density_coverage"), cached next to its features: the key names the metric,
+    k, the real sample count and the extractor's sha256, so a changed k or
+    n_real never reuses a stale entry."""
+    radii_of = {"precision_recall": (fidelity.prc_radii, "prc"), "density_coverage": (fidelity.dc_radii, "dc")}
+    fn, tag = radii_of[metric]
+    key = cache.cache_key(dataset, split, len(real["features"]), f"{ext.spec.name}-{tag}-radii-k{k}", ext.weights_sha256)
+    return cache.load_or_compute(key, lambda: {"radii": fn(real["features"], k)})["radii"]
+
+
+def _feature_metrics(fake: dict, real: dict, ext: LoadedExtractor, wanted: set, kid_subset_size: int,
+                     radii=None) -> dict:
+    """``radii(metric, k)``: cached real radii (None: computed from the real features)."""
     name, f_fake = ext.spec.name, fake[ext.spec.feature_layer]
     f_real = real["features"] if real is not None else None
+    radii = radii or (lambda metric, k: None)
     out = {}
     if "fid" in wanted:
         stats_real = {"mu": real["mu"].numpy(), "sigma": real["sigma"].numpy()}
@@ -74,9 +89,13 @@ def _feature_metrics(fake: dict, real: dict, ext: LoadedExtractor, wanted: set, 
     if "kid" in wanted:
         out[f"kid/{name}"] = fidelity.kid(f_fake, f_real, subset_size=kid_subset_size)
     if "precision_recall" in wanted:
-        out[f"precision/{name}"], out[f"recall/{name}"] = fidelity.precision_recall(f_fake, f_real)
+        k = fidelity.PRC_K
+        out[f"precision/{name}"], out[f"recall/{name}"] = fidelity.precision_recall(
+            f_fake, f_real, k, real_radii=radii("precision_recall", k))
     if "density_coverage" in wanted:
-        out[f"density/{name}"], out[f"coverage/{name}"] = fidelity.density_coverage(f_fake, f_real)
+        k = fidelity.DC_K
+        out[f"density/{name}"], out[f"coverage/{name}"] = fidelity.density_coverage(
+            f_fake, f_real, k, real_radii=radii("density_coverage", k))
     return out
 
 
@@ -162,7 +181,8 @@ def score_images(
         ext = load_extractor(name, inception_weights if name == inception.NAME else None)
         fake_feats[name] = extract_features(fake, ext)
         real_entry = _real_entry(real, dataset, real_split, ext) if wanted & FEATURE_METRICS else None
-        out.update(_feature_metrics(fake_feats[name], real_entry, ext, wanted, kid_subset_size))
+        radii = functools.partial(_real_radii, real_entry, dataset, real_split, ext)
+        out.update(_feature_metrics(fake_feats[name], real_entry, ext, wanted, kid_subset_size, radii))
     if "modes" in wanted:
         out.update(_mode_metrics(fake, real, dataset, real_split, fake_feats))
     if "ndb" in wanted:

@@ -38,7 +38,7 @@ BUDGET_UNITS = ("flops", "seconds")
 _INCOMPLETE = set(STATUSES) - set(FINAL_STATUSES)
 
 RUN_COLUMNS = ["benchmark", "variant", "seed", "dataset", "status", "outcome",
-               "budget_unit", "budget_limit", "max_g_steps", "run_dir", "samples", "record"]
+               "budget_unit", "budget_limit", "max_g_steps", "run_dir", "samples", "record", "machine"]
 FINAL_COLUMNS = ["benchmark", "variant", "seed", "metric", "value"]
 CURVE_COLUMNS = ["benchmark", "variant", "seed", "fraction", "flops", "seconds", "metric", "value"]
 
@@ -191,11 +191,20 @@ def _parse(path: Path, root: Path) -> tuple[dict, list[dict], list[dict]]:
     run = {**key, "dataset": dataset, "status": status, "outcome": outcome,
            "budget_unit": unit, "budget_limit": limit, "max_g_steps": max_g_steps,
            "run_dir": run_dir, "samples": samples if isinstance(samples, str) else "",
-           "record": path.relative_to(root).as_posix()}
+           "record": path.relative_to(root).as_posix(), "machine": _machine(record.get("device"))}
     if outcome != "finished":
         return run, [], []
     finals = [{**key, "metric": m, "value": v} for m, v in final.items()]
     return run, finals, _curve_rows(key, snaps)
+
+
+def _machine(device) -> str:
+    """What made the record's numbers: the device name and, on CPU, torch's kernel
+    level ("" when the record does not say). Rounding differs between machines."""
+    if not isinstance(device, dict) or not isinstance(device.get("name"), str):
+        return ""
+    level = device.get("torch_capability")
+    return f"{device['name']} ({level})" if isinstance(level, str) else device["name"]
 
 
 def _curve_rows(key: dict, snaps: list[dict]) -> list[dict]:

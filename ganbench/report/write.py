@@ -116,7 +116,8 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
         written.append(_write(out / "tables" / "summary.csv", _csv_bytes(summary_frame(tables))))
     if "markdown" in formats:
         text = readme(tables, figures, len(chosen.runs), chosen.skipped,
-                      _selection_text(benchmarks, variants, metrics, view))
+                      _selection_text(benchmarks, variants, metrics, view),
+                      machines=sorted(set(chosen.runs["machine"]) - {""}))
         text = text.rstrip("\n") + "\n\n" + settings_markdown(chosen)
         written.append(_write(out / "README.md", text.encode()))
     from ganbench.sweep.report import write_sweep_report  # lazy: it imports report modules
