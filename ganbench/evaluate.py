@@ -68,7 +68,7 @@ def evaluate_run(
 
 def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_samples: Optional[int]):
     """Samples from one snapshot's generator, from a fixed noise stream."""
-    generator, _ = build_models(info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm)
+    generator, _ = build_models(info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm, config=config)
     generator.load_state_dict(safe_torch_load(run_dir / snap["path"]))
     n = n_samples or (POINT_SAMPLES if info.kind == "points" else DEFAULT_IMAGE_SAMPLES)
     return generate(generator, n, config.z_dim, config.seed + SAMPLE_SEED_OFFSET)
