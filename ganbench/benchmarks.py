@@ -15,19 +15,37 @@ from typing import Optional
 from ganbench.config import DEFAULT_FRACTIONS, Budget, RunConfig, check_fractions, from_mapping
 from ganbench.errors import ConfigError, UnknownNameError
 
-PROFILES = ("smoke", "quick", "full")
+# `paper` and `cpu`: the reproduction benchmarks' sizes (benchmarks/repro/).
+PROFILES = ("smoke", "quick", "full", "paper", "cpu")
+#: Benchmarks in this subdirectory run only when named (not by `--all`).
+REPRO_DIR = "repro"
 DEFAULT_PROFILE = "quick"
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Training settings shared by every variant (None: the variant's / kind's default)."""
+    """Training settings shared by every variant (None: the variant's / kind's default).
+    The architecture and optimiser keys are RunConfig's (see its comments);
+    an entry's or override's own lr / betas / pack win over these."""
 
     batch_size: int = 64
     width: Optional[int] = None
     z_dim: Optional[int] = None
     log_every: int = 10
     checkpoint_every: int = 200
+    g_width: Optional[int] = None
+    d_width: Optional[int] = None
+    g_depth: Optional[int] = None
+    d_depth: Optional[int] = None
+    g_batch_norm: bool = False
+    d_maxout_pieces: Optional[int] = None
+    init_std: Optional[float] = None
+    lr: Optional[float] = None
+    betas: Optional[tuple[float, float]] = None
+    lr_g: Optional[float] = None
+    lr_d: Optional[float] = None
+    betas_g: Optional[tuple[float, float]] = None
+    betas_d: Optional[tuple[float, float]] = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,25 @@ class VariantOverride:
     n_critic: Optional[int] = None
     d_norm: Optional[str] = None
     options: dict = field(default_factory=dict)
+    lr_g: Optional[float] = None
+    lr_d: Optional[float] = None
+    betas_g: Optional[tuple[float, float]] = None
+    betas_d: Optional[tuple[float, float]] = None
+    pack: Optional[int] = None  # PacGAN's m (None: 1, no packing)
+
+
+@dataclass(frozen=True)
+class Entry(VariantOverride):
+    """A named entry of a benchmark: a registered variant plus settings, e.g.
+    ``[entries.PacGAN2] variant = "vanilla"``, ``pack = 2``. Runs and reports
+    carry the entry's name."""
+
+    variant: str = ""
+
+
+# Settings a run takes from the entry / override first, then the profile's `train`.
+_LAYERED = ("lr", "betas", "lr_g", "lr_d", "betas_g", "betas_d")
+_ARCHITECTURE = ("g_width", "d_width", "g_depth", "d_depth", "g_batch_norm", "d_maxout_pieces", "init_std")
 
 
 @dataclass(frozen=True)
@@ -90,11 +127,19 @@ class BenchmarkConfig:
     target_note: str = ""  # why this target (shown under the compute-to-target table)
     overrides: dict[str, VariantOverride] = field(default_factory=dict)
     search_space: dict = field(default_factory=dict)  # read by `ganbench sweep`
+    entries: dict[str, Entry] = field(default_factory=dict)  # named variant + settings; replaces `variants`
 
     def variant_names(self) -> list[str]:
+        """The names runs are filed under: the entries' names, else the variants'."""
         from ganbench.variants import VARIANTS
 
-        return list(self.variants) or VARIANTS.names()
+        return list(self.entries) or list(self.variants) or VARIANTS.names()
+
+    def _entry(self, name: str) -> tuple[str, VariantOverride, Optional[str]]:
+        """(variant, its settings, entry name or None) for a name of variant_names()."""
+        if name in self.entries:
+            return self.entries[name].variant, self.entries[name], name
+        return name, self.overrides.get(name, VariantOverride()), None
 
     def profile(self, name: str) -> Profile:
         if name not in self.profiles:
@@ -108,15 +153,17 @@ class BenchmarkConfig:
         p = self.profile(profile)
         budget = Budget.parse(p.budget, p.max_g_steps)
         configs = []
-        for variant in self.variant_names():
-            o = self.overrides.get(variant, VariantOverride())
+        for name in self.variant_names():
+            variant, o, entry = self._entry(name)
+            layered = {k: getattr(o, k) if getattr(o, k) is not None else getattr(p.train, k) for k in _LAYERED}
             for seed in p.seeds:
                 configs.append(RunConfig(
                     variant=variant, dataset=self.dataset, seed=seed, budget=budget, benchmark=self.name,
                     batch_size=p.train.batch_size, width=p.train.width, z_dim=p.train.z_dim,
-                    lr=o.lr, betas=o.betas, n_critic=o.n_critic, d_norm=o.d_norm, variant_options=dict(o.options),
+                    n_critic=o.n_critic, d_norm=o.d_norm, variant_options=dict(o.options),
                     snapshot_fractions=p.snapshot_fractions, log_every=p.train.log_every,
                     checkpoint_every=p.train.checkpoint_every, device=device,
+                    entry=entry, pack=1 if o.pack is None else o.pack, **layered, **{k: getattr(p.train, k) for k in _ARCHITECTURE},
                 ))
         return configs
 
@@ -139,6 +186,7 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
         DATASETS.get(config.dataset)
     except UnknownNameError as exc:
         raise ConfigError(f"{path}: dataset: {exc}") from None
+    _check_entries(config, path)
     for where, names in (("variants", config.variants), ("overrides", tuple(config.overrides))):
         for name in names:
             if name not in VARIANTS:
@@ -171,13 +219,34 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
     return config
 
 
+def _check_entries(config: BenchmarkConfig, path: Path) -> None:
+    """Entries name a registered variant and valid options; they replace `variants`."""
+    from ganbench.variants import VARIANTS, build_options_check
+
+    if config.entries and config.variants:
+        raise ConfigError(f"{path}: give either `variants` or `entries`, not both (entries name their variant)")
+    for name, entry in config.entries.items():
+        if entry.variant not in VARIANTS:
+            raise ConfigError(f"{path}: entries.{name}.variant: unknown variant {entry.variant!r}; "
+                              f"valid variants: {', '.join(VARIANTS.names())}")
+        try:
+            build_options_check(VARIANTS.get(entry.variant), entry.options)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: entries.{name}.options: {exc}") from None
+
+
 def discover(benchmarks_dir: Path, names: tuple[str, ...] = ()) -> list[BenchmarkConfig]:
-    """Load all benchmarks in a directory (``perf/`` excluded), or just ``names``."""
+    """Load all benchmarks in a directory (``perf/`` excluded), or just ``names``.
+
+    Reproduction benchmarks (``repro/``) load only when named: they are sized
+    for a paper's own setting, not for `--all`'s shared budgets.
+    """
     benchmarks_dir = Path(benchmarks_dir)
     if not benchmarks_dir.is_dir():
         raise ConfigError(f"benchmark directory {benchmarks_dir} does not exist; pass --benchmarks-dir")
     available = {p.stem: p for p in sorted(benchmarks_dir.glob("*.toml"))}
+    by_name = {**{p.stem: p for p in sorted((benchmarks_dir / REPRO_DIR).glob("*.toml"))}, **available}
     for name in names:
-        if name not in available:
-            raise UnknownNameError(f"unknown benchmark {name!r}; valid benchmarks: {', '.join(available) or '(none)'}")
-    return [load_benchmark(available[n]) for n in (names or tuple(available))]
+        if name not in by_name:
+            raise UnknownNameError(f"unknown benchmark {name!r}; valid benchmarks: {', '.join(by_name) or '(none)'}")
+    return [load_benchmark(by_name[n]) for n in (names or tuple(available))]

@@ -9,13 +9,14 @@ touches the training state or its random stream.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganbench.config import Budget
+from ganbench.config import STEP_UNITS, Budget
 
 
 def count_flops(step: Callable[[], None]) -> int:
@@ -25,12 +26,15 @@ def count_flops(step: Callable[[], None]) -> int:
     return int(counter.get_total_flops())
 
 
-def measure_step_flops(generator, critic, variant, real_batch, sample_z) -> dict[str, int]:
+def measure_step_flops(generator, critic, variant, real_batch, sample_z, pack: int = 1) -> dict[str, int]:
     """FLOPs of one critic step and one generator step, on deep copies.
 
     ``real_batch`` and ``sample_z`` are callables; the RNG is forked so the dry
-    run draws nothing from the training stream.
+    run draws nothing from the training stream. Fakes are packed by ``pack``
+    as in training (real_batch packs its own), so packing's cost is counted.
     """
+    from ganbench.models.packing import pack_samples
+
     g, d = copy.deepcopy(generator), copy.deepcopy(critic)
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() and next(g.parameters()).is_cuda else []
     with torch.random.fork_rng(devices=devices):
@@ -38,12 +42,12 @@ def measure_step_flops(generator, critic, variant, real_batch, sample_z) -> dict
 
         def critic_step():
             with torch.no_grad():
-                fake = g(sample_z())
+                fake = pack_samples(g(sample_z()), pack)
             variant.d_loss(d, real, fake).backward()
 
         def generator_step():
             d.requires_grad_(False)
-            variant.g_loss(d, g(sample_z())).backward()
+            variant.g_loss(d, pack_samples(g(sample_z()), pack)).backward()
 
         return {"d_step": count_flops(critic_step), "g_step": count_flops(generator_step)}
 
@@ -70,6 +74,10 @@ class BudgetMeter:
     ``critic_steps(g_step)`` says how many critic steps the iteration ending in
     0-based generator step ``g_step`` runs (a variant may vary it, e.g. WGAN's
     warm-up), so each iteration is charged, and predicted, at its real cost.
+
+    Budgets in epochs or generator steps are counted in generator steps: an
+    epoch is ``steps_per_epoch`` = len(train split) / batch_size of them (PacGAN:
+    100,000 points / 100 per batch = 1000), rounded down to whole steps.
     """
 
     budget: Budget
@@ -77,6 +85,21 @@ class BudgetMeter:
     critic_steps: Callable[[int], int]
     seconds_per_iteration: list[float] = field(default_factory=list)
     flops_per_iteration: list[int] = field(default_factory=list)
+    steps_per_epoch: float = 1.0
+
+    def step_limit(self) -> int:
+        """The generator steps a step-counted budget allows (g_steps = epochs x N / batch)."""
+        per_unit = self.steps_per_epoch if self.budget.unit == "epochs" else 1.0
+        return math.floor(self.budget.limit * per_unit + 1e-9)  # 1e-9: 0.1 epochs x 1000 is 100, not 99
+
+    def used(self, spent: Spent) -> float:
+        """What the run has used, in the budget's unit (generator steps for step units)."""
+        if self.budget.unit in STEP_UNITS:
+            return float(spent.g_steps)
+        return float(spent.flops if self.budget.unit == "flops" else spent.seconds)
+
+    def limit(self) -> float:
+        return float(self.step_limit()) if self.budget.unit in STEP_UNITS else self.budget.limit
 
     def iteration_flops(self, n_critic: int) -> int:
         """FLOPs of one iteration with ``n_critic`` critic steps."""
@@ -92,6 +115,8 @@ class BudgetMeter:
         flops = self.iteration_flops(self.critic_steps(spent.g_steps))
         if self.budget.unit == "flops":
             return float(flops)
+        if self.budget.unit in STEP_UNITS:
+            return 1.0
         recent, recent_flops = self.seconds_per_iteration[-20:], self.flops_per_iteration[-20:]  # robust to warm-up
         if not recent:
             return 0.0
@@ -103,13 +128,12 @@ class BudgetMeter:
         """True when one more iteration stays within the budget and the step cap."""
         if self.budget.max_g_steps is not None and spent.g_steps >= self.budget.max_g_steps:
             return False
-        used = spent.flops if self.budget.unit == "flops" else spent.seconds
-        return used + self.next_cost(spent) <= self.budget.limit
+        return self.used(spent) + self.next_cost(spent) <= self.limit()
 
     def progress(self, spent: Spent) -> float:
         """Fraction of the budget spent (the larger of the unit and the step cap)."""
-        used = spent.flops if self.budget.unit == "flops" else spent.seconds
-        fraction = used / self.budget.limit
+        limit = self.limit()
+        fraction = self.used(spent) / limit if limit else 1.0
         if self.budget.max_g_steps:
             fraction = max(fraction, spent.g_steps / self.budget.max_g_steps)
         return min(fraction, 1.0)

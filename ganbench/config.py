@@ -17,24 +17,29 @@ from typing import Any, Optional
 
 from ganbench.errors import ConfigError
 
-BUDGET_UNITS = {"flops": "flops", "flop": "flops", "s": "seconds", "sec": "seconds", "seconds": "seconds"}
+BUDGET_UNITS = {"flops": "flops", "flop": "flops", "s": "seconds", "sec": "seconds", "seconds": "seconds",
+                "epoch": "epochs", "epochs": "epochs", "step": "g_steps", "steps": "g_steps"}
+#: Units counted in generator steps (an epoch is len(train split) / batch_size of them).
+STEP_UNITS = ("epochs", "g_steps")
 SI_PREFIXES = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
-BUDGET_FORM = "a number and a unit, e.g. '2e11flops', '50 GFLOPs', '1.5TFLOP' or '600s' / '600 seconds'"
-_BUDGET_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)(flops?|s|sec|seconds)\s*$", re.I)
+BUDGET_FORM = ("a number and a unit, e.g. '2e11flops', '50 GFLOPs', '1.5TFLOP', '600s' / '600 seconds', "
+               "'400 epochs' or '5000 steps' (generator steps)")
+_BUDGET_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)(flops?|s|sec|seconds|epochs?|steps?)\s*$", re.I)
 
 
 @dataclass(frozen=True)
 class Budget:
-    """A compute allowance per run: ``limit`` FLOPs or device seconds,
-    optionally capped at ``max_g_steps`` generator steps."""
+    """A compute allowance per run: ``limit`` FLOPs, device seconds, epochs
+    over the training split or generator steps, optionally capped at
+    ``max_g_steps`` generator steps. FLOPs spent are recorded whatever the unit."""
 
     unit: str
     limit: float
     max_g_steps: Optional[int] = None
 
     def __post_init__(self):
-        if self.unit not in ("flops", "seconds"):
-            raise ConfigError(f"budget unit {self.unit!r} is unknown; use 'flops' or 'seconds'")
+        if self.unit not in ("flops", "seconds") + STEP_UNITS:
+            raise ConfigError(f"budget unit {self.unit!r} is unknown; use 'flops', 'seconds', 'epochs' or 'g_steps'")
         if not 0 < self.limit < math.inf:  # an infinite budget without a step cap never ends
             raise ConfigError(f"budget limit must be a positive finite number, got {self.limit}")
         if self.max_g_steps is not None and self.max_g_steps <= 0:
@@ -42,16 +47,17 @@ class Budget:
 
     @classmethod
     def parse(cls, text: str, max_g_steps: Optional[int] = None) -> "Budget":
-        """Parse '2e11flops', '50GFLOPs', '600s'. Seconds take no SI prefix."""
+        """Parse '2e11flops', '50GFLOPs', '600s', '400epochs', '5000steps'. Only FLOPs take an SI prefix."""
         match = _BUDGET_RE.match(str(text))
-        if not match or (match.group(2) and BUDGET_UNITS[match.group(3).lower()] == "seconds"):
+        if not match or (match.group(2) and BUDGET_UNITS[match.group(3).lower()] != "flops"):
             raise ConfigError(f"malformed budget {text!r}: expected {BUDGET_FORM}")
         number, prefix, unit = match.groups()
         limit = float(number) * SI_PREFIXES[prefix.lower()]
         return cls(BUDGET_UNITS[unit.lower()], limit, max_g_steps)
 
     def __str__(self) -> str:
-        text = f"{self.limit:.3g} FLOPs" if self.unit == "flops" else f"{self.limit:g} s"
+        text = {"flops": f"{self.limit:.3g} FLOPs", "seconds": f"{self.limit:g} s",
+                "epochs": f"{self.limit:g} epochs", "g_steps": f"{self.limit:g} G steps"}[self.unit]
         return text + (f" (<= {self.max_g_steps} G steps)" if self.max_g_steps else "")
 
 
@@ -84,16 +90,43 @@ class RunConfig:
     channels_last: bool = False  # GPU options, off by default, recorded when on
     autocast_bf16: bool = False
     compile: bool = False
+    # Architecture and optimiser settings of a published setting (e.g. PacGAN's,
+    # see benchmarks/repro/). None / defaults: today's backbone, unchanged.
+    entry: Optional[str] = None  # the name a benchmark files the run under (e.g. "PacGAN2"); None: the variant's
+    pack: int = 1  # PacGAN's m: the critic scores m samples concatenated (Lin et al. 2018, Sec. 3)
+    lr_g: Optional[float] = None  # per-network learning rates / Adam betas; None: `lr` / `betas` (both)
+    lr_d: Optional[float] = None
+    betas_g: Optional[tuple[float, float]] = None
+    betas_d: Optional[tuple[float, float]] = None
+    g_width: Optional[int] = None  # per-network width; None: `width`
+    d_width: Optional[int] = None  # MLP critic: units per layer (maxout: units, each of d_maxout_pieces pieces)
+    g_depth: Optional[int] = None  # MLP hidden layers; None: 3
+    d_depth: Optional[int] = None
+    g_batch_norm: bool = False  # MLP generator: batch norm before each hidden ReLU (PacGAN's generator)
+    d_maxout_pieces: Optional[int] = None  # MLP critic: maxout layers of this many pieces instead of LeakyReLU
+    init_std: Optional[float] = None  # weights ~ N(0, init_std^2), biases 0; None: PyTorch's default init
+
+    @property
+    def label(self) -> str:
+        """The name records and reports use: the benchmark's entry name, else the variant."""
+        return self.entry or self.variant
 
     def __post_init__(self):
-        for name in ("batch_size", "log_every", "checkpoint_every", "width", "z_dim", "n_critic"):
+        for name in ("batch_size", "log_every", "checkpoint_every", "width", "z_dim", "n_critic", "pack",
+                     "g_width", "d_width", "g_depth", "d_depth"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} must be positive, got {value}")
-        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr must be a positive finite number, got {self.lr}")
-        if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
-            raise ConfigError(f"betas must be two numbers in [0, 1), got {list(self.betas)}")
+        if self.d_maxout_pieces is not None and self.d_maxout_pieces < 2:
+            raise ConfigError(f"d_maxout_pieces must be at least 2 (a maxout of one piece is linear), got {self.d_maxout_pieces}")
+        for name in ("lr", "lr_g", "lr_d", "init_std"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive finite number, got {value}")
+        for name in ("betas", "betas_g", "betas_d"):
+            value = getattr(self, name)
+            if value is not None and (len(value) != 2 or not all(0 <= b < 1 for b in value)):
+                raise ConfigError(f"{name} must be two numbers in [0, 1), got {list(value)}")
         if self.d_norm is not None and self.d_norm not in ("batch", "layer", "spectral", "none"):
             raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: batch, layer, spectral, none")
         check_fractions(self.snapshot_fractions)

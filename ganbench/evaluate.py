@@ -68,7 +68,7 @@ def evaluate_run(
 
 
 def _build_generator(config: RunConfig, info):
-    generator, _ = build_models(info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm)
+    generator, _ = build_models(info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm, config=config)
     return generator
 
 

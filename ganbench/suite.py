@@ -33,7 +33,7 @@ class Task:
 
     @property
     def run_id(self) -> str:
-        return f"{self.config.benchmark}/{self.config.variant}/seed{self.config.seed}"
+        return f"{self.config.benchmark}/{self.config.label}/seed{self.config.seed}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Outcome:
 
 
 def run_dir_for(out: Path, config: RunConfig) -> Path:
-    return Path(out) / "runs" / str(config.benchmark) / config.variant / f"seed{config.seed}"
+    return Path(out) / "runs" / str(config.benchmark) / config.label / f"seed{config.seed}"
 
 
 def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device: str = "cpu",
@@ -59,7 +59,7 @@ def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device:
             continue  # e.g. cifar10 defines only the GPU-sized `full` profile
         eval_settings = bench.profile(profile).eval
         for config in bench.run_configs(profile, device):
-            if not variants or config.variant in variants:
+            if not variants or config.label in variants:
                 tasks.append(Task(config, str(run_dir_for(out, config)), eval_settings, force))
     return tasks
 

@@ -28,7 +28,7 @@ from ganbench.config import RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
 from ganbench.errors import GanbenchError
 from ganbench.io import atomic_torch_save
-from ganbench.models import build_models
+from ganbench.models import build_models, pack_samples
 from ganbench.record import FINAL_STATUSES, SCHEMA_VERSION, device_info, package_versions, read_record, record_path, write_record
 from ganbench.variants import Variant, make_variant
 from ganbench.variants.base import ADAM_IMPL, optimizer_record  # noqa: F401 (ADAM_IMPL: re-exported for perf scripts)
@@ -48,14 +48,20 @@ class Run:
     device: torch.device
 
     def real_batch(self) -> torch.Tensor:
-        """A uniformly drawn batch of real samples in model space, on the device."""
-        idx = torch.randint(len(self.data), (self.config.batch_size,))
+        """A uniformly drawn batch of real samples in model space, on the device:
+        ``batch_size`` packs of ``pack`` samples (PacGAN: a batch of 100 is 100 packs)."""
+        idx = torch.randint(len(self.data), (self.config.batch_size * self.config.pack,))
         batch = self.data.data[idx].to(self.device)
         batch = to_model_space(batch) if batch.dtype == torch.uint8 else batch
+        batch = pack_samples(batch, self.config.pack)
         return batch.contiguous(memory_format=torch.channels_last) if self.config.channels_last else batch
 
+    def fake_batch(self) -> torch.Tensor:
+        """The generator's batch, packed as the real one."""
+        return pack_samples(self.generator(self.sample_z()), self.config.pack)
+
     def sample_z(self) -> torch.Tensor:
-        return torch.randn(self.config.batch_size, self.config.z_dim, device=self.device)
+        return torch.randn(self.config.batch_size * self.config.pack, self.config.z_dim, device=self.device)
 
 
 @dataclass
@@ -80,12 +86,15 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     torch.manual_seed(config.seed)
     device = torch.device(config.device)
     variant = make_variant(config.variant, **config.variant_options)
-    generator, critic = build_models(data.info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm)
+    generator, critic = build_models(data.info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm,
+                                     config=config)
     generator, critic = generator.to(device), critic.to(device)
     if config.channels_last:
         generator, critic = generator.to(memory_format=torch.channels_last), critic.to(memory_format=torch.channels_last)
-    opt_g = variant.make_optimizer("generator", generator.parameters(), lr=config.lr, betas=config.betas)
-    opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr, betas=config.betas)
+    opt_g = variant.make_optimizer("generator", generator.parameters(), lr=config.lr_g or config.lr,
+                                   betas=config.betas_g or config.betas)
+    opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr_d or config.lr,
+                                   betas=config.betas_d or config.betas)
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device)
 
 
@@ -97,7 +106,7 @@ def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[floa
     for _ in range(run.config.n_critic if n_critic is None else n_critic):
         real = run.real_batch()
         with torch.no_grad(), autocast:
-            fake = run.generator(run.sample_z())
+            fake = run.fake_batch()
         run.opt_d.zero_grad(set_to_none=True)
         with autocast:
             d_loss = run.variant.d_loss(run.critic, real, fake)
@@ -108,7 +117,7 @@ def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[floa
     run.critic.requires_grad_(False)  # the generator step needs no critic gradients
     run.opt_g.zero_grad(set_to_none=True)
     with autocast:
-        g_loss = run.variant.g_loss(run.critic, run.generator(run.sample_z()))
+        g_loss = run.variant.g_loss(run.critic, run.fake_batch())
     g_loss.backward()
     run.opt_g.step()
     values = torch.stack(d_losses + [g_loss.detach()]).float().tolist()  # one device sync per iteration
@@ -134,9 +143,10 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     data = load_dataset(config.dataset, "train", config.data_dir)
     config = resolve(config, data.info.kind)
     run = build_run(config, data)
-    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z)
+    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z, config.pack)
     state, events = restore(run, run_dir)
-    meter = BudgetMeter(config.budget, step_flops, lambda g_step: run.variant.critic_steps(g_step, config.n_critic))
+    meter = BudgetMeter(config.budget, step_flops, lambda g_step: run.variant.critic_steps(g_step, config.n_critic),
+                        steps_per_epoch=len(data) / config.batch_size)
     if config.compile:
         compile_models(run)
     record = new_record(run, step_flops, events)
@@ -186,7 +196,7 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
     spent.seconds += seconds
     spent.d_steps += n_critic
     spent.g_steps += 1
-    spent.images_seen += cfg.batch_size * (2 * n_critic + 1)  # real + fake per critic step, fake per G step
+    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + 1)  # real + fake per critic step, fake per G step
     meter.record_iteration(seconds, n_critic)
     bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
     if bad:
@@ -266,8 +276,11 @@ def new_record(run: Run, step_flops: dict, events: list[str]) -> dict[str, Any]:
     cfg = run.config
     return {
         "schema_version": SCHEMA_VERSION,
-        "run_id": f"{cfg.benchmark or 'train'}/{cfg.variant}/seed{cfg.seed}",
-        "benchmark": cfg.benchmark, "variant": cfg.variant, "dataset": cfg.dataset, "seed": cfg.seed,
+        "run_id": f"{cfg.benchmark or 'train'}/{cfg.label}/seed{cfg.seed}",
+        # "variant" is the name the run is filed under (the benchmark's entry, e.g.
+        # PacGAN2); the objective trained is config["variant"].
+        "benchmark": cfg.benchmark, "variant": cfg.label, "dataset": cfg.dataset, "seed": cfg.seed,
+        "train_size": len(run.data),  # epochs reached = g_steps * batch_size / train_size
         "config": cfg.to_dict(),
         "budget": {"unit": cfg.budget.unit, "limit": cfg.budget.limit, "max_g_steps": cfg.budget.max_g_steps},
         "step_flops": step_flops,

@@ -57,4 +57,4 @@ def test_overrides_reach_the_run_config(tmp_path):
 
 
 def test_profiles_constant():
-    assert PROFILES == ("smoke", "quick", "full")
+    assert PROFILES == ("smoke", "quick", "full", "paper", "cpu")

@@ -6,21 +6,41 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganbench.datasets import DatasetInfo
+from ganbench.errors import ConfigError
 from ganbench.models.dcgan import DcganCritic, DcganGenerator
-from ganbench.models.mlp import MlpCritic, MlpGenerator
+from ganbench.models.mlp import Maxout, MlpCritic, MlpGenerator, init_normal
+from ganbench.models.packing import pack_samples
+
+MLP_DEPTH = 3  # hidden layers of the default MLPs
 
 
-def build_models(info: DatasetInfo, *, width: int, z_dim: int, d_norm: str) -> tuple[nn.Module, nn.Module]:
+def build_models(info: DatasetInfo, *, width: int, z_dim: int, d_norm: str, config=None) -> tuple[nn.Module, nn.Module]:
     """(generator, critic) for a dataset; ``d_norm`` comes from the variant.
 
     "spectral" puts spectral normalisation on every linear and convolution
-    layer of the critic (MLP or DCGAN) and no other normalisation layer."""
+    layer of the critic (MLP or DCGAN) and no other normalisation layer.
+
+    ``config`` (a resolved RunConfig) adds the per-network settings: widths,
+    MLP depths, generator batch norm, a maxout critic, the init std, and a critic
+    input for packs of ``pack`` samples (see ganbench.models.packing).
+    Without it (or at its defaults) the models are today's, built in the same order.
+    """
+    g_width = getattr(config, "g_width", None) or width
+    d_width = getattr(config, "d_width", None) or width
+    pack = getattr(config, "pack", 1)
     if info.kind == "points":
-        generator, critic = MlpGenerator(z_dim, width, out_dim=info.shape[0]), MlpCritic(info.shape[0], width)
+        generator = MlpGenerator(z_dim, g_width, getattr(config, "g_depth", None) or MLP_DEPTH, out_dim=info.shape[0],
+                                 batch_norm=getattr(config, "g_batch_norm", False))
+        critic = MlpCritic(info.shape[0] * pack, d_width, getattr(config, "d_depth", None) or MLP_DEPTH,
+                           maxout_pieces=getattr(config, "d_maxout_pieces", None))
     else:
+        _mlp_only(config)
         channels, height, _ = info.shape
-        generator = DcganGenerator(height, channels, width, z_dim)
-        critic = DcganCritic(height, channels, width, d_norm)
+        generator = DcganGenerator(height, channels, g_width, z_dim)
+        critic = DcganCritic(height, channels * pack, d_width, d_norm)
+    if getattr(config, "init_std", None):
+        init_normal(generator, config.init_std)
+        init_normal(critic, config.init_std)
     return generator, with_spectral_norm(critic) if d_norm == "spectral" else critic
 
 
@@ -34,4 +54,14 @@ def with_spectral_norm(critic: nn.Module) -> nn.Module:
     return critic
 
 
-__all__ = ["build_models", "with_spectral_norm", "DcganCritic", "DcganGenerator", "MlpCritic", "MlpGenerator"]
+def _mlp_only(config) -> None:
+    """Depths, generator batch norm and maxout describe the MLPs; reject them for DCGAN."""
+    for name in ("g_depth", "d_depth", "d_maxout_pieces"):
+        if getattr(config, name, None) is not None:
+            raise ConfigError(f"{name} applies to the MLP of 2-D datasets only; remove it for image datasets")
+    if getattr(config, "g_batch_norm", False):
+        raise ConfigError("g_batch_norm applies to the MLP of 2-D datasets only (the DCGAN generator always has it)")
+
+
+__all__ = ["build_models", "with_spectral_norm", "DcganCritic", "DcganGenerator", "Maxout", "MlpCritic", "MlpGenerator",
+           "init_normal", "pack_samples"]

@@ -34,7 +34,7 @@ from ganbench.realdata import DECLARED_NAME, REAL_DATA_NAME
 from ganbench.record import FINAL_STATUSES, RECORD_NAME, SCHEMA_VERSION, STATUSES
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
-BUDGET_UNITS = ("flops", "seconds")
+BUDGET_UNITS = ("flops", "seconds", "epochs", "g_steps")
 _INCOMPLETE = set(STATUSES) - set(FINAL_STATUSES)
 
 RUN_COLUMNS = ["benchmark", "variant", "seed", "dataset", "status", "outcome",

@@ -70,7 +70,8 @@ def sci(x: float) -> str:
 
 
 def _one_budget(unit: str, limit: float, max_g_steps) -> str:
-    text = f"{sci(limit)} FLOPs" if unit == "flops" else f"{limit:g} s of device time"
+    text = {"flops": f"{sci(limit)} FLOPs", "seconds": f"{limit:g} s of device time",
+            "epochs": f"{limit:g} epochs", "g_steps": f"{limit:g} generator steps"}[unit]
     if isinstance(max_g_steps, (int, float)) and not isinstance(max_g_steps, bool):
         text += f", at most {int(max_g_steps)} generator steps"
     return text
@@ -151,7 +152,9 @@ def build_table(records: Records, benchmark: str, view: str = "all") -> Benchmar
     conditions, note = declared_target(declared)
     return BenchmarkTable(
         benchmark=benchmark, dataset=", ".join(sorted(runs["dataset"].unique())),
-        budget=budget_text(runs), budget_unit=sorted(runs["budget_unit"].unique())[0],
+        # Curves' x axis: epoch / step budgets are drawn against FLOPs, always recorded.
+        budget=budget_text(runs),
+        budget_unit="seconds" if sorted(runs["budget_unit"].unique())[0] == "seconds" else "flops",
         counts=counts, summary=summary, metrics=metrics, primaries=primary_metrics(metrics),
         baseline=baseline if baseline in selected else None, view=view,
         real=real.get("metrics", {}), real_what=real.get("what", ""), target=conditions,

@@ -114,11 +114,16 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
             written.append(_write(path, benchmark_latex(table).encode()))
     if "csv" in formats:
         written.append(_write(out / "tables" / "summary.csv", _csv_bytes(summary_frame(tables))))
+    from . import reproduction
+
+    repro_text, repro_figures = reproduction.write(chosen, results_dir, out, _write, figure_bytes)
+    written += repro_figures
     if "markdown" in formats:
         text = readme(tables, figures, len(chosen.runs), chosen.skipped,
                       _selection_text(benchmarks, variants, metrics, view),
                       machines=sorted(set(chosen.runs["machine"]) - {""}))
         text = text.rstrip("\n") + "\n\n" + settings_markdown(chosen)
+        text += ("\n" + repro_text) if repro_text else ""  # the Reproduction section (issue 11)
         written.append(_write(out / "README.md", text.encode()))
     from ganbench.sweep.report import write_sweep_report  # lazy: it imports report modules
 
