@@ -25,3 +25,10 @@ class DatasetError(GanbenchError):
 
 class CheckpointError(GanbenchError):
     """A checkpoint that cannot be loaded safely."""
+
+
+class GanbenchWarning(UserWarning):
+    """Input that works but does less than it seems to ask (e.g. a budget whose snapshots repeat).
+
+    The CLI prints these as ``warning: ...``.
+    """

@@ -9,6 +9,8 @@ same run twice.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import socket
 import tempfile
@@ -66,6 +68,57 @@ def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device:
             if not variants or config.variant in variants:
                 tasks.append(Task(config, str(run_dir_for(out, config)), eval_settings, force))
     return tasks
+
+
+def check_budgets(tasks: list[Task], profile: str) -> None:
+    """Check every task's budget before any run starts (see :func:`ganbench.budget.check_budget`),
+    so a mistyped budget fails in seconds with the benchmark and profile named, not mid-suite.
+
+    Costs are measured (models built, nothing trained) once per distinct model:
+    runs that differ only in seed, budget or snapshots share one measurement. A
+    dataset that cannot be loaded is left to its runs, which fail with the
+    loader's message.
+    """
+    import torch
+
+    from ganbench.budget import check_budget
+    from ganbench.datasets import load_dataset
+    from ganbench.errors import DatasetError
+
+    meters: dict = {}
+    checked = set()
+    with torch.random.fork_rng(devices=[]):
+        for task in tasks:
+            cfg = task.config
+            model = dataclasses.replace(cfg, seed=0, benchmark=None, device="cpu", snapshot_fractions=(1.0,))
+            key = json.dumps(model.to_dict(), sort_keys=True, default=str)
+            if (key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark) in checked:
+                continue
+            checked.add((key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark))
+            if key not in meters:
+                try:  # the test split: smaller than train, same shapes, so the same FLOPs
+                    data = load_dataset(cfg.dataset, "test", cfg.data_dir)
+                except DatasetError:
+                    meters[key] = None
+                    continue
+                meters[key] = measured_meter(model, data)
+            if meters[key] is not None:
+                meter = dataclasses.replace(meters[key], budget=cfg.budget)
+                where = f"benchmark {cfg.benchmark!r}, profile {profile!r}, variant {cfg.variant!r}"
+                check_budget(meter, cfg.snapshot_fractions, where)
+
+
+def measured_meter(config: RunConfig, data):
+    """The trainer's meter for ``config``, measured on the ``meta`` device: FLOP counts
+    depend only on shapes, and shape-only tensors make measuring ~4x faster than on
+    the CPU (same counts for every variant, tests/test_bad_input.py). A variant
+    whose steps need real values falls back to the CPU."""
+    from ganbench.trainer import metered_run
+
+    try:
+        return metered_run(dataclasses.replace(config, device="meta"), data)[2]
+    except (NotImplementedError, RuntimeError):
+        return metered_run(config, data)[2]
 
 
 def is_complete(task: Task) -> bool:

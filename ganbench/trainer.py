@@ -22,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ganbench import samples
-from ganbench.budget import BudgetMeter, Spent, measure_step_flops
+from ganbench.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
 from ganbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.config import RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
@@ -89,6 +89,22 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device)
 
 
+def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
+    """Resolve and build the run, count its step FLOPs, and the meter that charges them.
+
+    The trainer and the suite's up-front budget check (:func:`ganbench.suite.check_budgets`)
+    both come here, so they agree on what an iteration costs.
+    """
+    run = build_run(resolve(config, data.info.kind), data)
+    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z)
+    meter = BudgetMeter(run.config.budget, run.config.n_critic * step_flops["d_step"] + step_flops["g_step"])
+    return run, step_flops, meter
+
+
+def run_id(config: RunConfig) -> str:
+    return f"{config.benchmark or 'train'}/{config.variant}/seed{config.seed}"
+
+
 def train_iteration(run: Run) -> tuple[list[float], float]:
     """n_critic critic steps then one generator step; returns their losses."""
     autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.config.autocast_bf16)
@@ -127,11 +143,10 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     if done := finished_record(run_dir):
         return done
     data = load_dataset(config.dataset, "train", config.data_dir)
-    config = resolve(config, data.info.kind)
-    run = build_run(config, data)
-    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z)
+    run, step_flops, meter = metered_run(config, data)
+    config = run.config
+    predicted = check_budget(meter, config.snapshot_fractions, run_id(config))  # before any record is written
     state, events = restore(run, run_dir)
-    meter = BudgetMeter(config.budget, config.n_critic * step_flops["d_step"] + step_flops["g_step"])
     if config.compile:
         # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
         # "does not currently support double backward".
@@ -160,6 +175,8 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     if state.diverged is None:
         take_due_snapshots(run, run_dir, state, meter, final=True)
         record["samples"] = samples.write_final_samples(run.generator, run.data.info, run_dir, config)
+    if not predicted:  # e.g. seconds: the check above could not tell in advance
+        warn_repeated_snapshots(state.snapshots, record["run_id"])
     status = "diverged" if state.diverged else "finished"
     checkpoint(run, run_dir, state, record, meter, status=status)
     return record
@@ -252,7 +269,7 @@ def new_record(run: Run, step_flops: dict, events: list[str]) -> dict[str, Any]:
     cfg = run.config
     return {
         "schema_version": SCHEMA_VERSION,
-        "run_id": f"{cfg.benchmark or 'train'}/{cfg.variant}/seed{cfg.seed}",
+        "run_id": run_id(cfg),
         "benchmark": cfg.benchmark, "variant": cfg.variant, "dataset": cfg.dataset, "seed": cfg.seed,
         "config": cfg.to_dict(),
         "budget": {"unit": cfg.budget.unit, "limit": cfg.budget.limit, "max_g_steps": cfg.budget.max_g_steps},

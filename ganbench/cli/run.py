@@ -40,12 +40,13 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     from ganbench.benchmarks import discover
     from ganbench.errors import ConfigError
     from ganbench.executors import run_local, run_ray
-    from ganbench.suite import plan
+    from ganbench.suite import check_budgets, plan
 
     if not names and not run_all:
         raise ConfigError("name benchmarks to run, or pass --all (see `ganbench list`)")
     benchmarks = discover(benchmarks_dir, () if run_all else tuple(names))
     tasks = plan(benchmarks, profile, out, device=device, force=force, variants=tuple(variants))
+    check_budgets(tasks, profile)  # a mistyped budget fails now, not after an hour
     for bench in benchmarks:
         if profile not in bench.profiles:
             click.echo(f"skipping {bench.name}: no {profile!r} profile (it defines {', '.join(sorted(bench.profiles))})")

@@ -78,12 +78,16 @@ def sweep_command(benchmark, variants, n_trials, profile, space, sampler, seed, 
     """
     from ganbench.benchmarks import discover
     from ganbench.executors import default_workers
+    from ganbench.suite import check_budgets
+    from ganbench.suite import plan as suite_plan
     from ganbench.sweep import SweepPlan, rerun_best, run_sweep, write_sweep_report
     from ganbench.sweep.scoring import goal_for, load_trials
     from ganbench.sweep.study import sweep_dir
 
     (bench,) = discover(benchmarks_dir, (benchmark,))
     workers = workers or default_workers(device)
+    # Trials change hyperparameters, not the budget: the benchmark's own runs must fit it.
+    check_budgets(suite_plan([bench], profile, out, device=device, variants=tuple(variants)), profile)
     plan = SweepPlan(bench, tuple(variants) or tuple(bench.variant_names()), n_trials, profile, space, sampler,
                      seed, out, storage, device, batch=workers if sampler == "tpe" else None)
     goal = goal_for(bench.primary_metric)
