@@ -24,7 +24,8 @@ FINAL_STATUSES = ("finished", "diverged")
 STATUSES = ("running", "interrupted", "failed") + FINAL_STATUSES
 # Fields that depend on wall-clock time or the host; everything else is
 # determined by config + seed on one machine (FLOP budgets).
-VOLATILE = ("spent.seconds", "snapshots.seconds", "timing", "device", "versions", "resume_events", "paths")
+VOLATILE = ("spent.seconds", "snapshots.seconds", "timing", "device", "versions", "resume_events", "paths",
+            "data.source", "data.files")
 
 
 def package_versions() -> dict[str, str]:

@@ -271,7 +271,7 @@ def new_record(run: Run, step_flops: dict, events: list[str]) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id(cfg),
         "benchmark": cfg.benchmark, "variant": cfg.variant, "dataset": cfg.dataset, "seed": cfg.seed,
-        "config": cfg.to_dict(),
+        "config": cfg.to_dict(), "data": run.data.source,
         "budget": {"unit": cfg.budget.unit, "limit": cfg.budget.limit, "max_g_steps": cfg.budget.max_g_steps},
         "step_flops": step_flops,
         "iteration_flops": cfg.n_critic * step_flops["d_step"] + step_flops["g_step"],

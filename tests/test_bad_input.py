@@ -165,3 +165,77 @@ def test_flops_counted_on_meta_equal_the_cpu_count_for_every_variant():
     for name in VARIANTS.names():
         cfg = dataclasses.replace(ring8("1e9flops"), variant=name)
         assert measured_meter(cfg, data).next_cost() == metered_run(cfg, data)[2].next_cost(), name
+
+
+# --- 2. data directories --------------------------------------------------------------------
+
+def tiny_fmnist(directory: Path, n: int = 12) -> Path:
+    """A fashion-mnist directory in the true on-disk format (gzipped IDX), both splits."""
+    from tests.test_datasets import write_mnist_like
+
+    return write_mnist_like(directory, n_train=n)
+
+
+def test_data_dir_that_does_not_exist_is_an_error_naming_it_and_the_option(tmp_path):
+    from ganbench.datasets import load_dataset
+
+    with pytest.raises(ConfigError, match=r"nowhere.*\(from --data-dir\) does not exist"):
+        load_dataset("fashion-mnist", "train", tmp_path / "nowhere")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ConfigError, match=r"a-file \(from --data-dir\) is not a directory"):
+        load_dataset("ring8", "train", tmp_path / "a-file")
+
+
+def test_ganbench_data_dir_that_does_not_exist_is_an_error_naming_the_variable(tmp_path, monkeypatch):
+    from ganbench.datasets import load_dataset
+
+    monkeypatch.setenv("GANBENCH_DATA_DIR", str(tmp_path / "typo"))
+    with pytest.raises(ConfigError, match=r"typo \(from GANBENCH_DATA_DIR\) does not exist"):
+        load_dataset("fashion-mnist", "test")
+
+
+def test_cli_train_with_a_missing_data_dir_exits_2_before_training(tmp_path):
+    result = CliRunner().invoke(main, ["train", "--variant", "vanilla", "--dataset", "fashion-mnist", "--budget",
+                                       "1e12flops", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "does not exist" in result.output and "--data-dir" in result.output
+    assert not (tmp_path / "r" / "record.json").exists()
+
+
+def test_data_dir_without_the_files_falls_through_with_a_warning_naming_the_place_used(tmp_path, monkeypatch, caplog):
+    from ganbench.datasets import idx, load_dataset
+
+    debian = tiny_fmnist(tmp_path / "debian")
+    monkeypatch.setitem(idx.SOURCES, "fashion-mnist", (str(debian), "FashionMNIST", "dataset-fashion-mnist"))
+    (tmp_path / "empty").mkdir()
+    with caplog.at_level("INFO", logger="ganbench.datasets"):
+        split = load_dataset("fashion-mnist", "train", tmp_path / "empty")
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "1. user directory" in warned[0].getMessage()
+    assert f"Debian package files under {debian}" in warned[0].getMessage()
+    assert split.source["source"] == f"Debian package files under {debian}"
+    assert split.source["files"] == [str(debian / "train-images-idx3-ubyte.gz"), str(debian / "train-labels-idx1-ubyte.gz")]
+
+
+def test_record_names_the_files_the_data_was_read_from(tmp_path, monkeypatch):
+    data = tiny_fmnist(tmp_path / "fm", n=64)
+    record = train(RunConfig(variant="vanilla", dataset="fashion-mnist", seed=0, budget=Budget.parse("1e12flops", 1),
+                             batch_size=8, width=8, snapshot_fractions=(1.0,), data_dir=str(data)), tmp_path / "run")
+    assert record["data"]["source"].startswith("user directory")
+    assert record["data"]["files"] == [str(data / "train-images-idx3-ubyte.gz"), str(data / "train-labels-idx1-ubyte.gz")]
+    assert read_record(tmp_path / "run")["data"] == record["data"]
+
+
+def test_record_of_generated_data_names_the_generator(tmp_path):
+    record = train(ring8("1e9flops", snapshot_fractions=(1.0,)), tmp_path / "run")
+    generator = record["data"]["generator"]
+    assert record["data"]["source"] == "generated" and generator["std"] == 0.01 and generator["seed"] == 0
+    assert len(generator["centers"]) == 8 and generator["points"] == 100_000
+
+
+def test_stacked_data_names_its_base_files(tmp_path):
+    from ganbench.datasets import load_dataset
+
+    data = tiny_fmnist(tmp_path / "fm")
+    split = load_dataset("stacked-fashion-mnist", "test", data)
+    assert split.source["files"][0] == str(data / "t10k-images-idx3-ubyte.gz")
+    assert split.source["stacked"] == {"base": "fashion-mnist", "seed": 1}
