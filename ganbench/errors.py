@@ -23,6 +23,11 @@ class DatasetError(GanbenchError):
     """Missing, truncated or corrupt dataset files."""
 
 
+class ForeignRecordError(GanbenchError):
+    """A run record this ganbench cannot use (another schema version, not a JSON
+    object, required keys missing): never overwritten without --force."""
+
+
 class CheckpointError(GanbenchError):
     """A checkpoint that cannot be loaded safely."""
 

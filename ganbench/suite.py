@@ -70,9 +70,11 @@ def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device:
     return tasks
 
 
-def check_budgets(tasks: list[Task], profile: str) -> None:
-    """Check every task's budget before any run starts (see :func:`ganbench.budget.check_budget`),
-    so a mistyped budget fails in seconds with the benchmark and profile named, not mid-suite.
+def check_plan(tasks: list[Task], profile: str) -> None:
+    """Check every task before any run starts, so a mistyped benchmark file fails in
+    seconds with the benchmark and profile named, not mid-suite: the budget pays for
+    an iteration (:func:`ganbench.budget.check_budget`) and ``eval.n_real`` fits the
+    test split.
 
     Costs are measured (models built, nothing trained) once per distinct model:
     runs that differ only in seed, budget or snapshots share one measurement. A
@@ -83,7 +85,7 @@ def check_budgets(tasks: list[Task], profile: str) -> None:
 
     from ganbench.budget import check_budget
     from ganbench.datasets import load_dataset
-    from ganbench.errors import DatasetError
+    from ganbench.errors import ConfigError, DatasetError
 
     meters: dict = {}
     checked = set()
@@ -92,20 +94,24 @@ def check_budgets(tasks: list[Task], profile: str) -> None:
             cfg = task.config
             model = dataclasses.replace(cfg, seed=0, benchmark=None, device="cpu", snapshot_fractions=(1.0,))
             key = json.dumps(model.to_dict(), sort_keys=True, default=str)
-            if (key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark) in checked:
+            if (key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark, task.eval) in checked:
                 continue
-            checked.add((key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark))
+            checked.add((key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark, task.eval))
             if key not in meters:
                 try:  # the test split: smaller than train, same shapes, so the same FLOPs
                     data = load_dataset(cfg.dataset, "test", cfg.data_dir)
                 except DatasetError:
                     meters[key] = None
                     continue
-                meters[key] = measured_meter(model, data)
-            if meters[key] is not None:
-                meter = dataclasses.replace(meters[key], budget=cfg.budget)
-                where = f"benchmark {cfg.benchmark!r}, profile {profile!r}, variant {cfg.variant!r}"
-                check_budget(meter, cfg.snapshot_fractions, where)
+                meters[key] = (measured_meter(model, data), len(data) if data.info.kind == "images" else None)
+            if meters[key] is None:
+                continue
+            meter, n_test = meters[key]
+            where = f"benchmark {cfg.benchmark!r}, profile {profile!r}, variant {cfg.variant!r}"
+            check_budget(dataclasses.replace(meter, budget=cfg.budget), cfg.snapshot_fractions, where)
+            if n_test is not None and task.eval.n_real is not None and task.eval.n_real > n_test:  # images only
+                raise ConfigError(f"{where}: eval.n_real = {task.eval.n_real} but the {cfg.dataset} test split has "
+                                  f"{n_test} samples; use at most {n_test}, or leave n_real out for all of them")
 
 
 def measured_meter(config: RunConfig, data):

@@ -26,7 +26,7 @@ from ganbench.budget import BudgetMeter, Spent, check_budget, measure_step_flops
 from ganbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.config import RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
-from ganbench.errors import GanbenchError
+from ganbench.errors import ConfigError, ForeignRecordError, GanbenchError
 from ganbench.io import atomic_torch_save
 from ganbench.models import build_models
 from ganbench.record import FINAL_STATUSES, SCHEMA_VERSION, device_info, package_versions, read_record, record_path, write_record
@@ -77,7 +77,7 @@ class TrainState:
 def build_run(config: RunConfig, data: DataSplit) -> Run:
     """Seed, build models and optimisers exactly as the (resolved) config says."""
     torch.manual_seed(config.seed)
-    device = torch.device(config.device)
+    device = torch_device(config.device)
     variant = make_variant(config.variant, **config.variant_options)
     generator, critic = build_models(data.info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm)
     generator, critic = generator.to(device), critic.to(device)
@@ -89,10 +89,21 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device)
 
 
+def torch_device(name: str) -> torch.device:
+    """``name`` as a torch device that exists here, or a ConfigError saying what to pass."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r}: this machine has no usable CUDA device; use --device cpu")
+    return device
+
+
 def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
     """Resolve and build the run, count its step FLOPs, and the meter that charges them.
 
-    The trainer and the suite's up-front budget check (:func:`ganbench.suite.check_budgets`)
+    The trainer and the suite's up-front budget check (:func:`ganbench.suite.check_plan`)
     both come here, so they agree on what an iteration costs.
     """
     run = build_run(resolve(config, data.info.kind), data)
@@ -260,8 +271,11 @@ def finished_record(run_dir: Path) -> Optional[dict]:
         return None
     try:
         record = read_record(run_dir)
+    except ForeignRecordError as exc:  # another version's result: not ours to overwrite
+        raise ForeignRecordError(f"{exc}; nothing was changed: use another --out, or --force to redo the run "
+                                 "and overwrite it") from None
     except GanbenchError:
-        return None  # unreadable: treat as not done; the checkpoint decides
+        return None  # unreadable (e.g. cut off): treat as not done; the checkpoint decides
     return record if record.get("status") in FINAL_STATUSES else None
 
 

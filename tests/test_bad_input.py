@@ -128,7 +128,7 @@ def test_suite_check_measures_each_model_once(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "metered_run", lambda *a, **k: calls.append(a[0].variant) or real(*a, **k))
     tasks = suite.plan([load_benchmark(bench_file(tmp_path, "1e9flops"))], "smoke", tmp_path / "out")
     assert len(tasks) == 2
-    suite.check_budgets(tasks, "smoke")
+    suite.check_plan(tasks, "smoke")
     assert calls == ["vanilla"]
 
 
@@ -239,3 +239,113 @@ def test_stacked_data_names_its_base_files(tmp_path):
     split = load_dataset("stacked-fashion-mnist", "test", data)
     assert split.source["files"][0] == str(data / "t10k-images-idx3-ubyte.gz")
     assert split.source["stacked"] == {"base": "fashion-mnist", "seed": 1}
+
+
+# --- 3. a new user's other mistakes ---------------------------------------------------------
+
+@pytest.mark.parametrize("args, option", [
+    (["train", "--variant", "vanilla", "--dataset", "ring8", "--budget", "1e9flops", "--out", "x", "--threads", "0"],
+     "--threads"),
+    (["sweep", "ring8", "--trials", "1", "--workers", "-1"], "--workers"),
+    (["sweep", "ring8", "--trials", "1", "--rerun-best", "-2"], "--rerun-best"),
+])
+def test_cli_rejects_out_of_range_counts(args, option, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and option in result.output, result.output
+
+
+@pytest.mark.parametrize("device, says", [("foo", "is not a torch device"), ("cuda:0", "no usable CUDA device")])
+def test_cli_train_rejects_a_device_it_cannot_use(device, says, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = CliRunner().invoke(main, ["train", "--variant", "vanilla", "--dataset", "ring8", "--budget", "1e9flops",
+                                       "--device", device, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and says in result.output, result.output
+
+
+def test_run_with_a_variant_that_selects_nothing_is_an_error(tmp_path):
+    bench_file(tmp_path / "benchmarks", "1e9flops")
+    result = CliRunner().invoke(main, ["run", "tiny", "--profile", "smoke", "--variant", "vanila", "--benchmarks-dir",
+                                       str(tmp_path / "benchmarks"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "no runs selected" in result.output and "vanila" in result.output
+
+
+@pytest.mark.parametrize("value, offline", [("1", True), ("TRUE", True), ("on", True), ("Yes", True),
+                                            ("0", False), ("off", False), ("False", False)])
+def test_ganbench_offline_reads_common_spellings(value, offline, monkeypatch):
+    from ganbench.datasets.base import downloads_allowed
+    from ganbench.extractors.inception import _offline
+
+    monkeypatch.setenv("GANBENCH_OFFLINE", value)
+    assert downloads_allowed() is not offline and _offline() is offline
+
+
+def test_ganbench_offline_with_an_odd_value_is_an_error(monkeypatch):
+    from ganbench.datasets.base import downloads_allowed
+
+    monkeypatch.setenv("GANBENCH_OFFLINE", "maybe")
+    with pytest.raises(ConfigError, match="GANBENCH_OFFLINE='maybe'"):
+        downloads_allowed()
+
+
+@pytest.mark.parametrize("text, says", [
+    ('variants = []\n', "lists no variant"),
+    ('variants = ["lsgan", "lsgan"]\n', "variants must not repeat"),
+    ('[profiles.smoke]\nbudget = "1e9flops"\nseeds = [0, 1, 0]\n', "seeds must not repeat"),
+    ('[profiles.smoke]\nbudget = "1e9flops"\neval = { n_real = 0 }\n', "n_real must be positive"),
+    ('[profiles.smoke]\nbudget = "1e9flops"\neval = { extractor = "inceptoin" }\n', "unknown extractor 'inceptoin'"),
+])
+def test_benchmark_file_mistakes_fail_at_load(text, says, tmp_path):
+    from ganbench.benchmarks import load_benchmark
+
+    if "[profiles" not in text:
+        text += '[profiles.smoke]\nbudget = "1e9flops"\n'
+    path = tmp_path / "b.toml"
+    path.write_text('dataset = "fashion-mnist"\n' + text)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_benchmark(path)
+
+
+def test_n_real_larger_than_the_test_split_fails_before_any_run(tmp_path, monkeypatch):
+    from ganbench import suite
+    from ganbench.benchmarks import load_benchmark
+
+    monkeypatch.setenv("GANBENCH_DATA_DIR", str(tiny_fmnist(tmp_path / "fm")))  # 20 test images
+    path = tmp_path / "b.toml"
+    path.write_text('dataset = "fashion-mnist"\nvariants = ["vanilla"]\n[profiles.smoke]\nbudget = "1e12flops"\n'
+                    'seeds = [0]\ntrain = { width = 8 }\neval = { n_samples = 100, n_real = 50 }\n')
+    tasks = suite.plan([load_benchmark(path)], "smoke", tmp_path / "out")
+    with pytest.raises(ConfigError, match=r"profile 'smoke'.*n_real = 50.*test split has 20"):
+        suite.check_plan(tasks, "smoke")
+
+
+def finished_run(tmp_path) -> Path:
+    run_dir = tmp_path / "run"
+    train(ring8("1e9flops", snapshot_fractions=(1.0,)), run_dir)
+    return run_dir
+
+
+@pytest.mark.parametrize("rewrite", [
+    lambda r: {**r, "schema_version": 2},
+    lambda r: [r],
+    lambda r: {k: v for k, v in r.items() if k != "snapshots"},
+], ids=["newer-schema", "a-list", "missing-keys"])
+def test_a_record_from_another_version_is_never_overwritten(rewrite, tmp_path):
+    import json
+
+    from ganbench.errors import GanbenchError
+    from ganbench.suite import Task, execute
+    from ganbench.benchmarks import EvalSettings
+
+    run_dir = finished_run(tmp_path)
+    path = run_dir / "record.json"
+    path.write_text(json.dumps(rewrite(json.loads(path.read_text()))))
+    before = path.read_bytes()
+    with pytest.raises(GanbenchError, match=r"--force"):
+        train(ring8("1e9flops", snapshot_fractions=(1.0,)), run_dir)
+    outcome = execute(Task(ring8("1e9flops", snapshot_fractions=(1.0,)), str(run_dir), EvalSettings(n_samples=100)))
+    assert outcome.status == "failed" and "--force" in outcome.error
+    assert path.read_bytes() == before  # what another version computed is still there
+    assert train(ring8("1e9flops", snapshot_fractions=(1.0,)), run_dir, force=True)["status"] == "finished"

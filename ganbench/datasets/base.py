@@ -106,6 +106,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANBENCH_CACHE", Path.home() / ".cache" / "ganbench"))
 
 
+OFFLINE_VALUES = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                  "off": False, "": False}
+
+
 def downloads_allowed() -> bool:
-    """Downloads are tried unless ``GANBENCH_OFFLINE=1`` (tests and air-gapped users)."""
-    return os.environ.get("GANBENCH_OFFLINE", "0") not in ("1", "true", "yes")
+    """Downloads are tried unless ``GANBENCH_OFFLINE=1`` (tests and air-gapped users).
+
+    Any case of 1/true/yes/on means offline, 0/false/no/off online; another value
+    is an error rather than a guess (``GANBENCH_OFFLINE=True`` used to mean online).
+    """
+    from ganbench.errors import ConfigError
+
+    value = os.environ.get("GANBENCH_OFFLINE", "0")
+    if value.strip().lower() not in OFFLINE_VALUES:
+        raise ConfigError(f"GANBENCH_OFFLINE={value!r} is neither on (1, true, yes, on) nor off (0, false, no, off)")
+    return not OFFLINE_VALUES[value.strip().lower()]
