@@ -62,6 +62,8 @@ class EvalSettings:
             raise ConfigError(f"eval.snapshots must be 'all' or 'last', got {self.snapshots!r}")
         if self.n_samples <= 0:
             raise ConfigError(f"eval.n_samples must be positive, got {self.n_samples}")
+        if self.n_real is not None and self.n_real <= 0:
+            raise ConfigError(f"eval.n_real must be positive (or left out for the whole test split), got {self.n_real}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Profile:
         check_fractions(self.snapshot_fractions)
         if not self.seeds:
             raise ConfigError("seeds must list at least one seed")
+        if len(set(self.seeds)) < len(self.seeds):  # one seed is one run directory: a repeat is not a new run
+            raise ConfigError(f"seeds must not repeat, got {list(self.seeds)}")
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,11 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
     except UnknownNameError as exc:
         raise ConfigError(f"{path}: dataset: {exc}") from None
     _check_entries(config, path)
+    if "variants" in data and not config.variants:
+        raise ConfigError(f"{path}: variants = [] lists no variant; leave the key out to compare every registered one")
+    if len(set(config.variants)) < len(config.variants):
+        raise ConfigError(f"{path}: variants must not repeat, got {list(config.variants)}")
+    check_extractors(config, path)
     for where, names in (("variants", config.variants), ("overrides", tuple(config.overrides))):
         for name in names:
             if name not in VARIANTS:
@@ -233,6 +242,16 @@ def _check_entries(config: BenchmarkConfig, path: Path) -> None:
             build_options_check(VARIANTS.get(entry.variant), entry.options)
         except ConfigError as exc:
             raise ConfigError(f"{path}: entries.{name}.options: {exc}") from None
+
+
+def check_extractors(config: BenchmarkConfig, path: Path) -> None:
+    """Every profile's eval.extractor must be registered (scoring is hours after loading)."""
+    from ganbench.extractors import EXTRACTORS
+
+    for name, profile in config.profiles.items():
+        if profile.eval.extractor is not None and profile.eval.extractor not in EXTRACTORS:
+            raise ConfigError(f"{path}: profiles.{name}.eval.extractor: unknown extractor {profile.eval.extractor!r}; "
+                              f"valid extractors: {', '.join(EXTRACTORS.names())}")
 
 
 def discover(benchmarks_dir: Path, names: tuple[str, ...] = ()) -> list[BenchmarkConfig]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -17,6 +18,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganbench.config import STEP_UNITS, Budget
+from ganbench.errors import ConfigError, GanbenchWarning
 
 
 def count_flops(step: Callable[[], None]) -> int:
@@ -137,3 +139,63 @@ class BudgetMeter:
         if self.budget.max_g_steps:
             fraction = max(fraction, spent.g_steps / self.budget.max_g_steps)
         return min(fraction, 1.0)
+
+
+
+def smallest_budget_text(unit: str, cost: float) -> str:
+    """``cost`` rounded *up* to three significant digits, written as a budget string
+    that ``Budget.parse`` reads (rounding down would name a budget that still fails)."""
+    exponent = math.floor(math.log10(cost)) - 2
+    value = math.ceil(cost / 10.0 ** exponent) * 10.0 ** exponent
+    value = value if value >= cost else math.nextafter(value, math.inf)
+    mantissa, _, power = f"{value:.3g}".partition("e")
+    number = f"{mantissa}e{int(power)}" if power else mantissa  # '5.09e7', as users write it
+    return f"{number}flops" if unit == "flops" else f"{number} {unit}"
+
+
+def check_budget(meter: BudgetMeter, fractions: tuple[float, ...], what: str) -> bool:
+    """Refuse a budget that cannot pay for one iteration; warn when snapshots will repeat.
+
+    The cost is the meter's own prediction for the first iteration, so the
+    check follows whatever the meter charges; later iterations are assumed to
+    cost the same. A unit whose cost is only known once training runs
+    (seconds: the meter predicts 0 before the first iteration, which therefore
+    always runs) cannot be checked here: returns False, and the trainer warns
+    afterwards if snapshots repeated (:func:`warn_repeated_snapshots`).
+    ``what`` names the run in the messages.
+    """
+    budget, limit = meter.budget, meter.limit()
+    cost = meter.next_cost(Spent())
+    if cost <= 0:
+        return False
+    if cost > limit:
+        smallest = smallest_budget_text(budget.unit, cost)
+        raise ConfigError(
+            f"{what}: the budget {budget} cannot pay for one iteration (the first costs {cost:.4g} {budget.unit}); "
+            f"the smallest budget that trains is {smallest}: use --budget {smallest} or more "
+            f"(in a benchmark file: budget = \"{smallest}\")"
+        )
+    iterations = math.floor(limit / cost)
+    if budget.max_g_steps is not None:
+        iterations = min(iterations, budget.max_g_steps)
+    # The trainer snapshots at the first iteration whose progress reaches a fraction, and
+    # takes the rest after the last iteration: two fractions reached together repeat a generator.
+    per_iteration = max(cost / limit, 1 / budget.max_g_steps if budget.max_g_steps else 0.0)
+    steps = [min(math.ceil(f / per_iteration - 1e-9), iterations) for f in fractions]
+    if len(set(steps)) < len(steps):
+        warnings.warn(GanbenchWarning(
+            f"{what}: the budget {budget} pays for {iterations} iteration(s), so {len(steps) - len(set(steps))} of "
+            f"the {len(fractions)} snapshots will repeat an earlier one's generator; raise the budget or list "
+            f"fewer snapshot_fractions"
+        ), stacklevel=2)
+    return True
+
+
+def warn_repeated_snapshots(snapshots: list[dict], what: str) -> None:
+    """After training: warn when snapshots hold the same generator (for units checked only now)."""
+    steps = [s["g_step"] for s in snapshots]
+    if len(set(steps)) < len(steps):
+        warnings.warn(GanbenchWarning(
+            f"{what}: {len(steps) - len(set(steps))} of {len(steps)} snapshots repeat an earlier one's generator "
+            f"(generator steps {steps}): the budget paid for too few iterations; raise it"
+        ), stacklevel=2)

@@ -23,5 +23,17 @@ class DatasetError(GanbenchError):
     """Missing, truncated or corrupt dataset files."""
 
 
+class ForeignRecordError(GanbenchError):
+    """A run record this ganbench cannot use (another schema version, not a JSON
+    object, required keys missing): never overwritten without --force."""
+
+
 class CheckpointError(GanbenchError):
     """A checkpoint that cannot be loaded safely."""
+
+
+class GanbenchWarning(UserWarning):
+    """Input that works but does less than it seems to ask (e.g. a budget whose snapshots repeat).
+
+    The CLI prints these as ``warning: ...``.
+    """

@@ -18,16 +18,18 @@ from typing import Any
 
 import torch
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import ForeignRecordError, GanbenchError
 from ganbench.io import atomic_write_json
 
 SCHEMA_VERSION = 1
 RECORD_NAME = "record.json"
 FINAL_STATUSES = ("finished", "diverged")
+REQUIRED = ("run_id", "status", "config", "spent", "snapshots")  # what resuming and scoring read
 STATUSES = ("running", "interrupted", "failed") + FINAL_STATUSES
 # Fields that depend on wall-clock time or the host; everything else is
 # determined by config + seed on one machine (FLOP budgets).
-VOLATILE = ("spent.seconds", "snapshots.seconds", "timing", "device", "versions", "resume_events", "paths")
+VOLATILE = ("spent.seconds", "snapshots.seconds", "timing", "device", "versions", "resume_events", "paths",
+            "data.source", "data.files")
 
 
 def package_versions() -> dict[str, str]:
@@ -116,9 +118,13 @@ def read_record(run_dir_or_file: Path) -> dict[str, Any]:
         raise GanbenchError(f"{path}: no run record here; train the run first") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise GanbenchError(f"{path}: unreadable run record ({exc}); delete it to redo the run") from None
-    if not isinstance(record, dict) or record.get("schema_version") != SCHEMA_VERSION:
-        version = record.get("schema_version") if isinstance(record, dict) else None
-        raise GanbenchError(f"{path}: schema_version {version!r}, this ganbench reads {SCHEMA_VERSION}")
+    if not isinstance(record, dict):
+        raise ForeignRecordError(f"{path}: a JSON {type(record).__name__}, not a run record (an object)")
+    if record.get("schema_version") != SCHEMA_VERSION:
+        raise ForeignRecordError(f"{path}: schema_version {record.get('schema_version')!r} (another ganbench "
+                                 f"version wrote it?), this ganbench reads {SCHEMA_VERSION}")
+    if missing := [k for k in REQUIRED if k not in record]:
+        raise ForeignRecordError(f"{path}: run record without {', '.join(missing)}")
     return record
 
 

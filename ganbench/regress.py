@@ -47,7 +47,7 @@ from ganbench.benchmarks import BenchmarkConfig, discover
 from ganbench.errors import GanbenchError
 from ganbench.record import FINAL_STATUSES, read_record
 from ganbench.report.naming import higher_is_better, sort_metrics, split_key
-from ganbench.suite import Outcome, Task, execute, plan
+from ganbench.suite import Outcome, Task, check_plan, execute, plan
 
 SUITE_DIR = Path("benchmarks/stability")
 BASELINE_DIR = Path("results/baseline")
@@ -117,6 +117,7 @@ def regress(suite_dir: Path = SUITE_DIR, baseline_dir: Path = BASELINE_DIR, out:
         if not tasks:
             raise GanbenchError(f"no stability runs selected from {suite_dir} (profile {PROFILE!r} of "
                                 f"{', '.join(sorted(names)) or 'no benchmark'}; variants {', '.join(variants) or 'all'})")
+        check_plan(tasks, PROFILE)
         start = time.perf_counter()
         outcomes = {o.run_id: o for o in _notify(run_tasks(tasks, workers), on_outcome)}
         # A pool whose worker was killed from outside fails every pending run with it;

@@ -9,6 +9,8 @@ results directory from doing the same run twice.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 import traceback
 from dataclasses import dataclass
@@ -62,6 +64,63 @@ def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device:
             if not variants or config.label in variants:
                 tasks.append(Task(config, str(run_dir_for(out, config)), eval_settings, force))
     return tasks
+
+
+def check_plan(tasks: list[Task], profile: str) -> None:
+    """Check every task before any run starts, so a mistyped benchmark file fails in
+    seconds with the benchmark and profile named, not mid-suite: the budget pays for
+    an iteration (:func:`ganbench.budget.check_budget`) and ``eval.n_real`` fits the
+    test split.
+
+    Costs are measured (models built, nothing trained) once per distinct model:
+    runs that differ only in seed, budget or snapshots share one measurement. A
+    dataset that cannot be loaded is left to its runs, which fail with the
+    loader's message.
+    """
+    import torch
+
+    from ganbench.budget import check_budget
+    from ganbench.datasets import load_dataset
+    from ganbench.errors import ConfigError, DatasetError
+
+    meters: dict = {}
+    checked = set()
+    with torch.random.fork_rng(devices=[]):
+        for task in tasks:
+            cfg = task.config
+            model = dataclasses.replace(cfg, seed=0, benchmark=None, device="cpu", snapshot_fractions=(1.0,))
+            key = json.dumps(model.to_dict(), sort_keys=True, default=str)
+            if (key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark, task.eval) in checked:
+                continue
+            checked.add((key, cfg.budget, cfg.snapshot_fractions, cfg.benchmark, task.eval))
+            if key not in meters:
+                try:  # the test split: smaller than train, same shapes, so the same FLOPs
+                    data = load_dataset(cfg.dataset, "test", cfg.data_dir)
+                except DatasetError:
+                    meters[key] = None
+                    continue
+                meters[key] = (measured_meter(model, data), len(data) if data.info.kind == "images" else None)
+            if meters[key] is None:
+                continue
+            meter, n_test = meters[key]
+            where = f"benchmark {cfg.benchmark!r}, profile {profile!r}, variant {cfg.variant!r}"
+            check_budget(dataclasses.replace(meter, budget=cfg.budget), cfg.snapshot_fractions, where)
+            if n_test is not None and task.eval.n_real is not None and task.eval.n_real > n_test:  # images only
+                raise ConfigError(f"{where}: eval.n_real = {task.eval.n_real} but the {cfg.dataset} test split has "
+                                  f"{n_test} samples; use at most {n_test}, or leave n_real out for all of them")
+
+
+def measured_meter(config: RunConfig, data):
+    """The trainer's meter for ``config``, measured on the ``meta`` device: FLOP counts
+    depend only on shapes, and shape-only tensors make measuring ~4x faster than on
+    the CPU (same counts for every variant, tests/test_bad_input.py). A variant
+    whose steps need real values falls back to the CPU."""
+    from ganbench.trainer import metered_run
+
+    try:
+        return metered_run(dataclasses.replace(config, device="meta"), data)[2]
+    except (NotImplementedError, RuntimeError):
+        return metered_run(config, data)[2]
 
 
 def is_complete(task: Task) -> bool:

@@ -22,11 +22,11 @@ from torch import nn
 from tqdm import tqdm
 
 from ganbench import samples
-from ganbench.budget import BudgetMeter, Spent, measure_step_flops
+from ganbench.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
 from ganbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.config import RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
-from ganbench.errors import GanbenchError
+from ganbench.errors import ConfigError, ForeignRecordError, GanbenchError
 from ganbench.io import atomic_torch_save
 from ganbench.models import build_models, pack_samples
 from ganbench.record import FINAL_STATUSES, SCHEMA_VERSION, device_info, package_versions, read_record, record_path, write_record
@@ -84,7 +84,7 @@ class TrainState:
 def build_run(config: RunConfig, data: DataSplit) -> Run:
     """Seed, build models and optimisers exactly as the (resolved) config says."""
     torch.manual_seed(config.seed)
-    device = torch.device(config.device)
+    device = torch_device(config.device)
     variant = make_variant(config.variant, **config.variant_options)
     generator, critic = build_models(data.info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm,
                                      config=config)
@@ -96,6 +96,36 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr_d or config.lr,
                                    betas=config.betas_d or config.betas)
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device)
+
+
+def torch_device(name: str) -> torch.device:
+    """``name`` as a torch device that exists here, or a ConfigError saying what to pass."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r}: this machine has no usable CUDA device; use --device cpu")
+    return device
+
+
+def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
+    """Resolve and build the run, count its step FLOPs, and the meter that charges them.
+
+    The trainer and the suite's up-front budget check (:func:`ganbench.suite.check_plan`)
+    both come here, so they agree on what an iteration costs.
+    """
+    run = build_run(resolve(config, data.info.kind), data)
+    cfg, variant = run.config, run.variant
+    step_flops = measure_step_flops(run.generator, run.critic, variant, run.real_batch, run.sample_z, cfg.pack)
+    meter = BudgetMeter(cfg.budget, step_flops, lambda g_step: variant.critic_steps(g_step, cfg.n_critic),
+                        steps_per_epoch=len(data) / cfg.batch_size)
+    return run, step_flops, meter
+
+
+def run_id(config: RunConfig) -> str:
+    """``benchmark/name/seedN``; the name is the benchmark's entry (e.g. PacGAN2) or the variant."""
+    return f"{config.benchmark or 'train'}/{config.label}/seed{config.seed}"
 
 
 def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[float], float]:
@@ -141,12 +171,10 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     if done := finished_record(run_dir):
         return done
     data = load_dataset(config.dataset, "train", config.data_dir)
-    config = resolve(config, data.info.kind)
-    run = build_run(config, data)
-    step_flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z, config.pack)
+    run, step_flops, meter = metered_run(config, data)
+    config = run.config
+    predicted = check_budget(meter, config.snapshot_fractions, run_id(config))  # before any record is written
     state, events = restore(run, run_dir)
-    meter = BudgetMeter(config.budget, step_flops, lambda g_step: run.variant.critic_steps(g_step, config.n_critic),
-                        steps_per_epoch=len(data) / config.batch_size)
     if config.compile:
         compile_models(run)
     record = new_record(run, step_flops, events)
@@ -175,6 +203,8 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     if state.diverged is None:
         take_due_snapshots(run, run_dir, state, meter, final=True)
         record["samples"] = samples.write_final_samples(run.generator, run.data.info, run_dir, config)
+    if not predicted:  # e.g. seconds: the check above could not tell in advance
+        warn_repeated_snapshots(state.snapshots, record["run_id"])
     status = "diverged" if state.diverged else "finished"
     checkpoint(run, run_dir, state, record, meter, status=status)
     return record
@@ -267,8 +297,11 @@ def finished_record(run_dir: Path) -> Optional[dict]:
         return None
     try:
         record = read_record(run_dir)
+    except ForeignRecordError as exc:  # another version's result: not ours to overwrite
+        raise ForeignRecordError(f"{exc}; nothing was changed: use another --out, or --force to redo the run "
+                                 "and overwrite it") from None
     except GanbenchError:
-        return None  # unreadable: treat as not done; the checkpoint decides
+        return None  # unreadable (e.g. cut off): treat as not done; the checkpoint decides
     return record if record.get("status") in FINAL_STATUSES else None
 
 
@@ -276,12 +309,12 @@ def new_record(run: Run, step_flops: dict, events: list[str]) -> dict[str, Any]:
     cfg = run.config
     return {
         "schema_version": SCHEMA_VERSION,
-        "run_id": f"{cfg.benchmark or 'train'}/{cfg.label}/seed{cfg.seed}",
+        "run_id": run_id(cfg),
         # "variant" is the name the run is filed under (the benchmark's entry, e.g.
         # PacGAN2); the objective trained is config["variant"].
         "benchmark": cfg.benchmark, "variant": cfg.label, "dataset": cfg.dataset, "seed": cfg.seed,
         "train_size": len(run.data),  # epochs reached = g_steps * batch_size / train_size
-        "config": cfg.to_dict(),
+        "config": cfg.to_dict(), "data": run.data.source,
         "budget": {"unit": cfg.budget.unit, "limit": cfg.budget.limit, "max_g_steps": cfg.budget.max_g_steps},
         "step_flops": step_flops,
         "iteration_flops": cfg.n_critic * step_flops["d_step"] + step_flops["g_step"],

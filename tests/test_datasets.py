@@ -79,6 +79,7 @@ def test_truncated_and_corrupt_idx_name_the_file(tmp_path):
 
 def test_missing_fashion_mnist_names_all_three_sources(tmp_path, monkeypatch):
     monkeypatch.setitem(idx.SOURCES, "fashion-mnist", (str(tmp_path / "debian"), "FashionMNIST", "dataset-fashion-mnist"))
+    (tmp_path / "empty").mkdir()  # exists but lacks the files (a directory that does not exist is a ConfigError)
     with pytest.raises(DatasetError) as info:
         load_dataset("fashion-mnist", "train", data_dir=tmp_path / "empty")
     message = str(info.value)

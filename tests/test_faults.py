@@ -186,8 +186,9 @@ SITECUSTOMIZE = textwrap.dedent("""
     def log_build_run(trainer):
         build_run = trainer.build_run
         def logged(config, data):
-            with open(os.environ["GANBENCH_TRAIN_LOG"], "a") as log:
-                log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.getpid()}\\n")
+            if config.benchmark is not None:  # None: suite.check_plan counting FLOPs, nothing trained
+                with open(os.environ["GANBENCH_TRAIN_LOG"], "a") as log:
+                    log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.getpid()}\\n")
             return build_run(config, data)
         trainer.build_run = logged
 

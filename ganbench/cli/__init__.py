@@ -7,11 +7,12 @@ Each command group lives in its own module; errors a user can fix
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
 from ganbench import __version__
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, GanbenchWarning
 
 
 class GanbenchGroup(click.Group):
@@ -45,6 +46,17 @@ def main(plugins: tuple[str, ...]) -> None:
         from ganbench.plugins import request
 
         request(plugins)
+    warnings.formatwarning = _format_warning
+
+
+_plain_format = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """ganbench's own warnings as one line for the user; others as Python formats them."""
+    if issubclass(category, GanbenchWarning):
+        return f"warning: {message}\n"
+    return _plain_format(message, category, filename, lineno, line)
 
 
 def _register() -> None:

@@ -46,7 +46,7 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     from ganbench.errors import ConfigError
     from ganbench.executors import run_local, run_ray
     from ganbench.live import TensorBoardLog
-    from ganbench.suite import plan
+    from ganbench.suite import check_plan, plan
 
     if not names and not run_all:
         raise ConfigError("name benchmarks to run, or pass --all (see `ganbench list`)")
@@ -55,6 +55,10 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     live = TensorBoardLog(tensorboard_dir) if tensorboard_dir else None
     benchmarks = discover(benchmarks_dir, () if run_all else tuple(names))
     tasks = plan(benchmarks, profile, out, device=device, force=force, variants=tuple(variants))
+    if not tasks:  # e.g. a mistyped --variant: say so rather than "0 runs", exit 0
+        raise ConfigError(f"no runs selected: profile {profile!r} of {', '.join(b.name for b in benchmarks)}, "
+                          f"variants {', '.join(variants) or 'all'}; see `ganbench list` for the names")
+    check_plan(tasks, profile)  # a mistyped budget fails now, not after an hour
     for bench in benchmarks:
         if profile not in bench.profiles:
             click.echo(f"skipping {bench.name}: no {profile!r} profile (it defines {', '.join(sorted(bench.profiles))})")

@@ -58,11 +58,11 @@ def _summarise(summary, label: str) -> list:
               help="random: the protocol of Lucic et al.; tpe: Optuna's TPE, learning between rounds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed: same seed, same configurations.")
 @click.option("--storage", default=None, help="Optuna storage URL (default: sqlite in OUT/sweeps/<benchmark>/study.db).")
-@click.option("--rerun-best", "rerun_seeds", type=int, default=0, show_default=True, metavar="SEEDS",
+@click.option("--rerun-best", "rerun_seeds", type=click.IntRange(min=0), default=0, show_default=True, metavar="SEEDS",
               help="Re-run each variant's best configuration with seeds 0..SEEDS-1.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Results directory: trials go to OUT/sweeps/<benchmark>/<variant>/trial<k>/.")
-@click.option("--workers", type=int, default=None, help="Parallel runs (default: one per core, or per GPU).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs (default: one per core, or per GPU).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (default: start or join a local one).")
@@ -78,12 +78,17 @@ def sweep_command(benchmark, variants, n_trials, profile, space, sampler, seed, 
     """
     from ganbench.benchmarks import discover
     from ganbench.executors import default_workers
+    from ganbench.suite import check_plan
+    from ganbench.suite import plan as suite_plan
     from ganbench.sweep import SweepPlan, rerun_best, run_sweep, write_sweep_report
     from ganbench.sweep.scoring import goal_for, load_trials
     from ganbench.sweep.study import sweep_dir
 
     (bench,) = discover(benchmarks_dir, (benchmark,))
+    bench.profile(profile)  # a profile the benchmark lacks fails before the study opens
     workers = workers or default_workers(device)
+    # Trials change hyperparameters, not the budget: the benchmark's own runs must fit it.
+    check_plan(suite_plan([bench], profile, out, device=device, variants=tuple(variants)), profile)
     plan = SweepPlan(bench, tuple(variants) or tuple(bench.variant_names()), n_trials, profile, space, sampler,
                      seed, out, storage, device, batch=workers if sampler == "tpe" else None)
     goal = goal_for(bench.primary_metric)

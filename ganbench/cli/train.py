@@ -57,7 +57,7 @@ def parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Variant option, repeatable, e.g. --option gp_weight=5 --option coding='-1-1-0'.")
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cpu or cuda:0.")
-@click.option("--threads", type=int, default=1, show_default=True,
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch threads on CPU (1 is fastest per process for these models).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Directory with dataset files (searched before system packages and downloads).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,8 @@ import torch
 from torch import Tensor
 
 from ganbench.registry import Registry
+
+log = logging.getLogger("ganbench.datasets")
 
 #: name -> loader(split, data_dir) -> DataSplit
 DATASETS: Registry[Callable[..., "DataSplit"]] = Registry("dataset")
@@ -41,6 +44,9 @@ class DataSplit:
     data: Tensor
     labels: Tensor
     info: DatasetInfo
+    # Where the samples came from, for the run record: {"source": place, "files": [...]}
+    # for files, {"source": "generated", "generator": {...}} for generated data.
+    source: dict = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return self.data.shape[0]
@@ -55,16 +61,34 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
     """Load split ``split`` ("train" or "test") of dataset ``name``.
 
     ``data_dir`` (or env ``GANBENCH_DATA_DIR``) is where user-provided files are
-    looked for first; each loader documents its own search order.
+    looked for first; each loader documents its own search order. A directory
+    named there that does not exist is an error: a user who names one has
+    almost always mistyped it, and would otherwise train on other data.
     """
     from ganbench.errors import ConfigError
 
     loader = DATASETS.get(name)
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    origin = "--data-dir"
     if data_dir is None and os.environ.get("GANBENCH_DATA_DIR"):
-        data_dir = os.environ["GANBENCH_DATA_DIR"]
+        data_dir, origin = os.environ["GANBENCH_DATA_DIR"], "GANBENCH_DATA_DIR"
+    if data_dir and not Path(data_dir).is_dir():
+        problem = "is not a directory" if Path(data_dir).exists() else "does not exist"
+        raise ConfigError(f"data directory {data_dir} (from {origin}) {problem}; correct the path, or drop {origin} "
+                          "to use the system's packages or a download")
     return loader(split, Path(data_dir) if data_dir else None)
+
+
+def found_in(name: str, split: str, place: str, files: list[Path], tried: list[str]) -> dict:
+    """Say where a split's files came from (a warning when the user's directory
+    was passed over), and return the record's ``data`` entry."""
+    if tried and tried[0].startswith("1. user directory") and "none given" not in tried[0]:
+        log.warning("%s %s: not in the user's data directory; read from %s instead. Tried:\n  %s",
+                    name, split, place, "\n  ".join(tried))
+    else:
+        log.info("%s %s: read from %s (%s)", name, split, place, ", ".join(map(str, files)))
+    return {"source": place, "files": [str(f) for f in files]}
 
 
 def to_model_space(images: Tensor) -> Tensor:
@@ -82,6 +106,19 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANBENCH_CACHE", Path.home() / ".cache" / "ganbench"))
 
 
+OFFLINE_VALUES = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+                  "off": False, "": False}
+
+
 def downloads_allowed() -> bool:
-    """Downloads are tried unless ``GANBENCH_OFFLINE=1`` (tests and air-gapped users)."""
-    return os.environ.get("GANBENCH_OFFLINE", "0") not in ("1", "true", "yes")
+    """Downloads are tried unless ``GANBENCH_OFFLINE=1`` (tests and air-gapped users).
+
+    Any case of 1/true/yes/on means offline, 0/false/no/off online; another value
+    is an error rather than a guess (``GANBENCH_OFFLINE=True`` used to mean online).
+    """
+    from ganbench.errors import ConfigError
+
+    value = os.environ.get("GANBENCH_OFFLINE", "0")
+    if value.strip().lower() not in OFFLINE_VALUES:
+        raise ConfigError(f"GANBENCH_OFFLINE={value!r} is neither on (1, true, yes, on) nor off (0, false, no, off)")
+    return not OFFLINE_VALUES[value.strip().lower()]

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, register_dataset
+from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, found_in, register_dataset
 from ganbench.errors import DatasetError
 
 BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
@@ -40,19 +40,22 @@ def _candidates(data_dir: Optional[Path]) -> list[Path]:
     return dirs + [cache_dir() / "datasets" / FOLDER]
 
 
-def locate_batches(split: str, data_dir: Optional[Path]) -> list[Path]:
-    """Paths of a split's batch files, downloading with torchvision if allowed."""
+def locate_batches(split: str, data_dir: Optional[Path]) -> tuple[list[Path], str, list[str]]:
+    """Paths of a split's batch files, downloading with torchvision if allowed; also
+    the place they were found and the places tried before it."""
+    tried = []
     for directory in _candidates(data_dir):
+        place = "1. user directory" if data_dir and directory.is_relative_to(data_dir) else "download cache"
         paths = [directory / name for name in BATCHES[split]]
         if all(p.is_file() for p in paths):
-            return paths
-    tried = [f"{d}: missing {', '.join(BATCHES[split])}" for d in _candidates(data_dir)]
+            return paths, f"{place.removeprefix('1. ')} {directory}", tried
+        tried.append(f"{place} {directory}: missing {', '.join(BATCHES[split])}")
     if downloads_allowed():
         try:
             import torchvision
 
             torchvision.datasets.CIFAR10(str(cache_dir() / "datasets"), train=True, download=True)
-            return [cache_dir() / "datasets" / FOLDER / name for name in BATCHES[split]]
+            return [cache_dir() / "datasets" / FOLDER / name for name in BATCHES[split]], "download", tried
         except Exception as exc:
             tried.append(f"download failed ({type(exc).__name__}: {exc})")
     else:
@@ -63,8 +66,9 @@ def locate_batches(split: str, data_dir: Optional[Path]) -> list[Path]:
 @register_dataset("cifar10")
 def load_cifar10(split: str, data_dir: Optional[Path] = None) -> DataSplit:
     """CIFAR-10: 32x32x3, 10 classes, 50k/10k."""
-    parts = [read_batch(p) for p in locate_batches(split, data_dir)]
+    paths, place, tried = locate_batches(split, data_dir)
+    parts = [read_batch(p) for p in paths]
     data = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     info = DatasetInfo(name="cifar10", kind="images", shape=(3, 32, 32), num_modes=10)
-    return DataSplit(data, labels, info)
+    return DataSplit(data, labels, info, found_in("cifar10", split, place, paths, tried))

@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, register_dataset
+from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, found_in, register_dataset
 from ganbench.errors import DatasetError
 
 STEMS = {
@@ -77,28 +77,30 @@ def _download(name: str, root: Path) -> Path:
     return root / SOURCES[name][1] / "raw"
 
 
-def locate_files(name: str, split: str, data_dir: Optional[Path]) -> tuple[Path, Path]:
-    """Find (images, labels) for a split following the documented search order."""
+def locate_files(name: str, split: str, data_dir: Optional[Path]) -> tuple[tuple[Path, Path], str, list[str]]:
+    """Find (images, labels) for a split following the documented search order;
+    also returns the place they were found and the places tried before it."""
     debian_dir, tv_class, debian_pkg = SOURCES[name]
     tried = []
     if data_dir is not None:
         for directory in (data_dir, data_dir / name, data_dir / tv_class / "raw"):
             if found := _locate(directory, split):
-                return found
+                return found, "user directory (--data-dir / GANBENCH_DATA_DIR)", tried
         tried.append(f"1. user directory {data_dir} (--data-dir / GANBENCH_DATA_DIR): no {STEMS[split][0]}[.gz]")
     else:
         tried.append("1. user directory: none given (pass --data-dir or set GANBENCH_DATA_DIR)")
     if found := _locate(Path(debian_dir), split):
-        return found
+        return found, f"Debian package files under {debian_dir}", tried
     hint = f" (apt-get install {debian_pkg})" if debian_pkg else ""
     tried.append(f"2. Debian package files under {debian_dir}: not found{hint}")
     download_root = cache_dir() / "datasets"
+    downloaded = f"download cache {download_root}"
     if found := _locate(download_root / tv_class / "raw", split):
-        return found
+        return found, downloaded, tried
     if downloads_allowed():
         try:
             if found := _locate(_download(name, download_root), split):
-                return found
+                return found, downloaded, tried
             tried.append(f"3. download into {download_root}: finished but files are missing")
         except Exception as exc:  # any network failure: report it with the rest
             tried.append(f"3. download into {download_root}: failed ({type(exc).__name__}: {exc})")
@@ -109,7 +111,7 @@ def locate_files(name: str, split: str, data_dir: Optional[Path]) -> tuple[Path,
 
 def load_idx_split(name: str, split: str, data_dir: Optional[Path]) -> DataSplit:
     """Images as uint8 [N, 1, 28, 28] and int64 labels, checked for consistency."""
-    image_path, label_path = locate_files(name, split, data_dir)
+    (image_path, label_path), place, tried = locate_files(name, split, data_dir)
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DatasetError(
@@ -118,7 +120,8 @@ def load_idx_split(name: str, split: str, data_dir: Optional[Path]) -> DataSplit
         )
     data = torch.from_numpy(images.copy()).unsqueeze(1)
     info = DatasetInfo(name=name, kind="images", shape=tuple(data.shape[1:]), num_modes=10)
-    return DataSplit(data, torch.from_numpy(labels.astype(np.int64)), info)
+    source = found_in(name, split, place, [image_path, label_path], tried)
+    return DataSplit(data, torch.from_numpy(labels.astype(np.int64)), info, source)
 
 
 @register_dataset("fashion-mnist")

@@ -42,7 +42,8 @@ def _mixture_split(name: str, centers: Tensor, std: float, split: str) -> DataSp
     generator = torch.Generator().manual_seed(SPLIT_SEEDS[split])
     points, modes = sample_mixture(centers, std, SPLIT_SIZE, generator)
     info = DatasetInfo(name=name, kind="points", shape=(2,), num_modes=len(centers), centers=centers, std=std)
-    return DataSplit(points, modes, info)
+    generator_params = {"centers": centers.tolist(), "std": std, "points": SPLIT_SIZE, "seed": SPLIT_SEEDS[split]}
+    return DataSplit(points, modes, info, {"source": "generated", "generator": generator_params})
 
 
 @register_dataset("ring8")

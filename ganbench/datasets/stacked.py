@@ -24,7 +24,8 @@ def stack_split(base: DataSplit, name: str, split: str) -> DataSplit:
     classes = base.labels[picks]
     modes = 100 * classes[:, 0] + 10 * classes[:, 1] + classes[:, 2]
     info = DatasetInfo(name=name, kind="images", shape=tuple(data.shape[1:]), num_modes=1000)
-    return DataSplit(data.contiguous(), modes, info)
+    source = {**base.source, "stacked": {"base": base.info.name, "seed": STACK_SEEDS[split]}}
+    return DataSplit(data.contiguous(), modes, info, source)
 
 
 @register_dataset("stacked-mnist")

@@ -47,7 +47,9 @@ def _download(url: str, dst: Path) -> None:
 
 
 def _offline() -> bool:
-    return os.environ.get("GANBENCH_OFFLINE", "0").lower() in ("1", "true", "yes")
+    from ganbench.datasets.base import downloads_allowed  # one reading of GANBENCH_OFFLINE
+
+    return not downloads_allowed()
 
 
 def resolve_inception_weights(path: str | os.PathLike | None = None) -> Path:
