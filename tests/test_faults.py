@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -345,17 +346,54 @@ def test_cli_reports_write_failures_without_traceback(tmp_path, monkeypatch, fau
     assert "Traceback" not in result.output
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes through chmod")
+NOBODY = 65534  # the conventional unprivileged uid/gid
+
+
+def write_record_as_unprivileged(path):
+    """``atomic_write_json(path, {})`` in a forked child that has given up root
+    (root writes through chmod); returns the GanbenchError's message, or None.
+    The child enters the directory while still root, so the (private) test
+    directories above it need not be opened to others."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            os.chdir(path.parent)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                ganbench.io.atomic_write_json(Path(path.name), {})
+                message = ""
+            except GanbenchError as exc:
+                message = str(exc)
+            os.write(write, message.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        message = pipe.read()
+    os.waitpid(pid, 0)
+    return message or None
+
+
 def test_read_only_results_directory_for_real(tmp_path):
-    train(CONFIG, tmp_path / "run")
-    before = (tmp_path / "run" / "record.json").read_bytes()
-    (tmp_path / "run").chmod(0o555)
+    run = tmp_path / "run"
+    train(CONFIG, run)
+    before = (run / "record.json").read_bytes()
+    run.chmod(0o555)
     try:
-        with pytest.raises(GanbenchError, match="cannot write .*writable"):
-            ganbench.io.atomic_write_json(tmp_path / "run" / "record.json", {})
+        if os.geteuid() == 0:
+            message = write_record_as_unprivileged(run / "record.json")
+        else:
+            with pytest.raises(GanbenchError) as caught:
+                ganbench.io.atomic_write_json(run / "record.json", {})
+            message = str(caught.value)
     finally:
-        (tmp_path / "run").chmod(0o755)
-    assert (tmp_path / "run" / "record.json").read_bytes() == before
+        run.chmod(0o755)
+    assert message is not None and re.search("cannot write .*Permission denied.*writable", message), message
+    assert (run / "record.json").read_bytes() == before
 
 
 # --- non-finite losses at a chosen step -----------------------------------------------------------------------------
