@@ -10,10 +10,12 @@ fuzzing lives in tests/test_fuzz.py.
 
 import dataclasses
 import errno
+import fcntl
 import json
 import os
 import random
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -181,14 +183,30 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_by_the_trainer(referenc
 
 SITECUSTOMIZE = textwrap.dedent("""
     # Loaded by every interpreter of the test (workers too). When ganbench.trainer is
-    # imported, wrap build_run so each run a process starts training is logged.
-    import importlib.abc, importlib.util, os, sys
+    # imported, wrap build_run so each run a process starts training is logged with
+    # its suite's tag, and hold every run at a barrier until the test opens the gate:
+    # the first run of each suite announces itself on the FIFO, then blocks on a
+    # shared flock of the gate file that the test holds exclusively until both
+    # suites have announced a run. Both suites are then inside a run at once.
+    import fcntl, importlib.abc, importlib.util, os, sys
+
+    def wait_at_gate():
+        with open(os.environ["GANBENCH_TEST_GATE"]) as gate:
+            try:
+                fcntl.flock(gate, fcntl.LOCK_SH | fcntl.LOCK_NB)  # already open: go
+                return
+            except BlockingIOError:
+                pass
+            with open(os.environ["GANBENCH_TEST_ARRIVALS"], "w") as fifo:
+                fifo.write(os.environ["GANBENCH_TRAIN_TAG"] + "\\n")
+            fcntl.flock(gate, fcntl.LOCK_SH)  # blocks until the test releases the gate
 
     def log_build_run(trainer):
         build_run = trainer.build_run
         def logged(config, data):
             with open(os.environ["GANBENCH_TRAIN_LOG"], "a") as log:
-                log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.getpid()}\\n")
+                log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.environ['GANBENCH_TRAIN_TAG']}\\n")
+            wait_at_gate()
             return build_run(config, data)
         trainer.build_run = logged
 
@@ -210,26 +228,39 @@ SITECUSTOMIZE = textwrap.dedent("""
 """)
 
 
-
 def test_two_suite_processes_on_one_directory_do_each_run_once(tmp_path):
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    log, out = tmp_path / "train.log", tmp_path / "results"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)]), "GANBENCH_TRAIN_LOG": str(log)}
+    log, out, gate, arrivals = tmp_path / "train.log", tmp_path / "results", tmp_path / "gate", tmp_path / "arrivals"
+    gate.touch()
+    os.mkfifo(arrivals)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)]), "GANBENCH_TRAIN_LOG": str(log),
+           "GANBENCH_TEST_GATE": str(gate), "GANBENCH_TEST_ARRIVALS": str(arrivals)}
     command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(out),
                "--workers", "1", "--no-report", "--variant", "lsgan", "--variant", "vanilla-mm",
                "--benchmarks-dir", str(ROOT / "benchmarks")]
-    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    fifo = os.open(arrivals, os.O_RDWR)  # read and write ends held: writers never block, reads never see EOF
+    with open(gate) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        procs = [subprocess.Popen(command, env={**env, "GANBENCH_TRAIN_TAG": tag}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for tag in "AB"]
+        arrived = ""
+        while set(arrived.split()) != {"A", "B"}:  # the barrier: both suites are inside a claimed run
+            ready, _, _ = select.select([fifo], [], [], 300)  # a safety net against a hang, not a timing check
+            assert ready, f"the suites never both reached a run: {arrived!r}, {[p.poll() for p in procs]}"
+            arrived += os.read(fifo, 64).decode()
+        fcntl.flock(held, fcntl.LOCK_UN)
+        outputs = [p.communicate(timeout=300)[0] for p in procs]
+    os.close(fifo)
     assert [p.returncode for p in procs] == [0, 0], outputs
-    started = sorted(line.split()[0] for line in log.read_text().splitlines())
+    started = sorted(line.split() for line in log.read_text().splitlines())
     expected = sorted(f"ring8/{v}/seed{s}" for v in ("lsgan", "vanilla-mm") for s in (0, 1))
-    assert started == expected, f"runs trained more (or less) than once: {started}"
+    assert sorted(run for run, _ in started) == expected, f"runs trained more (or less) than once: {started}"
+    assert {tag for _, tag in started} == {"A", "B"}, "one suite trained every run: no overlap"
     for path in sorted((out / "runs").glob("*/*/*/record.json")):
         record = read_record(path)  # parses: not torn
-        assert record["status"] in ("finished", "diverged") and all(s["metrics"] for s in record["snapshots"])
+        assert record["status"] == "finished" and all(s["metrics"] for s in record["snapshots"])
     assert not list(out.rglob(".claim")) and not list(out.rglob("*.tmp"))
 
 
