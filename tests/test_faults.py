@@ -2,9 +2,9 @@
 non-finite losses, fuzzed input and pickled checkpoints. Nothing is lost, nothing
 is done twice, and every failure is a clear message.
 
-Complements tests/test_trainer.py (SIGKILL at a fixed point, garbage latest
-checkpoint, safe_torch_load on a pickled object, divergence of a variant) and
-tests/test_suite.py (claim files, SIGKILL of a whole suite then rerun). Input
+Complements tests/test_kill_resume.py (SIGKILL at a chosen step, every variant),
+tests/test_trainer.py (garbage latest checkpoint, safe_torch_load on a pickled
+object, divergence of a variant) and tests/test_suite.py (claim files, SIGKILL of a whole suite then rerun). Input
 fuzzing lives in tests/test_fuzz.py.
 """
 
