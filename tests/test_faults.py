@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
@@ -264,33 +263,24 @@ def test_two_suite_processes_on_one_directory_do_each_run_once(tmp_path):
     assert not list(out.rglob(".claim")) and not list(out.rglob("*.tmp"))
 
 
-def test_a_visible_claim_always_names_its_live_owner(tmp_path):
+def test_a_visible_claim_always_names_its_live_owner(tmp_path, monkeypatch):
     """A claim file seen empty looks stale to another process, which then runs the
-    same run too: claims must appear with their owner already in them."""
-    seen, stop = {"reads": 0, "empty": 0}, threading.Event()
+    same run too: claims must appear with their owner already in them. The claim
+    becomes visible at its hard link; what the link exposes is read at that very
+    moment (deterministic: a watcher thread racing the writer saw nothing under load)."""
+    exposed, real_link = [], os.link
 
-    def watch():
-        while not stop.is_set():
-            try:
-                text = (tmp_path / CLAIM).read_text()
-            except FileNotFoundError:
-                continue
-            seen["reads"] += 1
-            seen["empty"] += not text.strip()
+    def link_and_look(src, dst, *args, **kwargs):
+        real_link(src, dst, *args, **kwargs)
+        exposed.append(Path(dst).read_text())  # the first state another process can see
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, so the watcher sees every state a claim passes through
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        for _ in range(500):
-            assert claim(tmp_path)
-            release(tmp_path)
-    finally:
-        stop.set()
-        watcher.join()
-        sys.setswitchinterval(interval)
-    assert seen["reads"] > 100 and seen["empty"] == 0, seen
+    monkeypatch.setattr(os, "link", link_and_look)
+    for _ in range(20):
+        assert claim(tmp_path)
+        assert (tmp_path / CLAIM).read_text() == exposed[-1]  # nothing written after it became visible
+        release(tmp_path)
+    assert len(exposed) == 20, "claims no longer appear by hard-linking a complete file"
+    assert all(text.split()[:2] == [os.uname().nodename, str(os.getpid())] for text in exposed), exposed
 
 
 # --- a full disk / read-only directory while writing ----------------------------------------------------------------
