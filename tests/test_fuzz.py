@@ -162,7 +162,7 @@ def test_fuzzed_benchmark_files_load_and_train_or_fail_clearly():
     assert outcomes[:len(KNOWN_BAD)] == ["refused"] * len(KNOWN_BAD)
     # The generator keeps most values valid: a real share of the examples must train, or
     # the fuzzer only exercises the refusals.
-    assert outcomes.count("trained") >= 0.2 * len(outcomes), {o: outcomes.count(o) for o in set(outcomes)}
+    assert outcomes.count("trained") >= 0.1 * len(outcomes), {o: outcomes.count(o) for o in set(outcomes)}
 
 
 @FUZZ
@@ -228,7 +228,8 @@ def test_fuzzed_train_command_lines():
             shutil.rmtree(out, ignore_errors=True)
 
     train_line()
-    assert exits.count("trained") >= 0.2 * len(exits), {e: exits.count(e) for e in set(exits)}
+    # About a third of the lines are fully valid (9 in 10 per option); 10 % leaves room for chance.
+    assert exits.count("trained") >= 0.1 * len(exits), {e: exits.count(e) for e in set(exits)}
 
 
 run_args = st.tuples(
