@@ -29,9 +29,13 @@ from ganbench.datasets import DataSplit, load_dataset, to_model_space
 from ganbench.errors import ConfigError, ForeignRecordError, GanbenchError
 from ganbench.io import atomic_torch_save
 from ganbench.models import build_models, pack_samples
+from ganbench.pause import pause_point
 from ganbench.record import FINAL_STATUSES, SCHEMA_VERSION, device_info, package_versions, read_record, record_path, write_record
 from ganbench.variants import Variant, make_variant
 from ganbench.variants.base import ADAM_IMPL, optimizer_record  # noqa: F401 (ADAM_IMPL: re-exported for perf scripts)
+
+#: The seconds budget's time source; tests replace it with a fake clock.
+clock = time.perf_counter
 
 
 @dataclass
@@ -182,11 +186,11 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     bar = tqdm(total=100, unit="%", desc=record["run_id"], disable=not progress, leave=False)
     try:
         while state.diverged is None and meter.next_fits(state.spent):
-            start = time.perf_counter()
+            start = clock()
             d_losses, g_loss = train_iteration(run, meter.critic_steps(state.spent.g_steps))
             if run.device.type == "cuda":
                 torch.cuda.synchronize(run.device)
-            account(state, meter, run, time.perf_counter() - start, d_losses, g_loss)
+            account(state, meter, run, clock() - start, d_losses, g_loss)
             take_due_snapshots(run, run_dir, state, meter, final=False)
             bar.update(round(100 * meter.progress(state.spent)) - bar.n)
             checkpointed = state.spent.g_steps % config.checkpoint_every == 0
@@ -195,6 +199,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
             if callback is not None:
                 callback({"g_step": state.spent.g_steps, "flops": state.spent.flops, "losses": state.losses,
                           "progress": meter.progress(state.spent), "checkpointed": checkpointed})
+            pause_point(record["run_id"], state.spent.g_steps)
     except KeyboardInterrupt:
         checkpoint(run, run_dir, state, record, meter)
         raise

@@ -2,22 +2,24 @@
 non-finite losses, fuzzed input and pickled checkpoints. Nothing is lost, nothing
 is done twice, and every failure is a clear message.
 
-Complements tests/test_trainer.py (SIGKILL at a fixed point, garbage latest
-checkpoint, safe_torch_load on a pickled object, divergence of a variant) and
-tests/test_suite.py (claim files, SIGKILL of a whole suite then rerun). Input
+Complements tests/test_kill_resume.py (SIGKILL at a chosen step, every variant),
+tests/test_trainer.py (garbage latest checkpoint, safe_torch_load on a pickled
+object, divergence of a variant) and tests/test_suite.py (claim files, SIGKILL of a whole suite then rerun). Input
 fuzzing lives in tests/test_fuzz.py.
 """
 
 import dataclasses
 import errno
+import fcntl
 import json
 import os
 import random
+import re
+import select
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
@@ -180,15 +182,31 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_by_the_trainer(referenc
 
 SITECUSTOMIZE = textwrap.dedent("""
     # Loaded by every interpreter of the test (workers too). When ganbench.trainer is
-    # imported, wrap build_run so each run a process starts training is logged.
-    import importlib.abc, importlib.util, os, sys
+    # imported, wrap build_run so each run a process starts training is logged with
+    # its suite's tag, and hold every run at a barrier until the test opens the gate:
+    # the first run of each suite announces itself on the FIFO, then blocks on a
+    # shared flock of the gate file that the test holds exclusively until both
+    # suites have announced a run. Both suites are then inside a run at once.
+    import fcntl, importlib.abc, importlib.util, os, sys
+
+    def wait_at_gate():
+        with open(os.environ["GANBENCH_TEST_GATE"]) as gate:
+            try:
+                fcntl.flock(gate, fcntl.LOCK_SH | fcntl.LOCK_NB)  # already open: go
+                return
+            except BlockingIOError:
+                pass
+            with open(os.environ["GANBENCH_TEST_ARRIVALS"], "w") as fifo:
+                fifo.write(os.environ["GANBENCH_TRAIN_TAG"] + "\\n")
+            fcntl.flock(gate, fcntl.LOCK_SH)  # blocks until the test releases the gate
 
     def log_build_run(trainer):
         build_run = trainer.build_run
         def logged(config, data):
             if config.benchmark is not None:  # None: suite.check_plan counting FLOPs, nothing trained
                 with open(os.environ["GANBENCH_TRAIN_LOG"], "a") as log:
-                    log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.getpid()}\\n")
+                    log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.environ['GANBENCH_TRAIN_TAG']}\n")
+                wait_at_gate()
             return build_run(config, data)
         trainer.build_run = logged
 
@@ -210,56 +228,60 @@ SITECUSTOMIZE = textwrap.dedent("""
 """)
 
 
-
 def test_two_suite_processes_on_one_directory_do_each_run_once(tmp_path):
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    log, out = tmp_path / "train.log", tmp_path / "results"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)]), "GANBENCH_TRAIN_LOG": str(log)}
+    log, out, gate, arrivals = tmp_path / "train.log", tmp_path / "results", tmp_path / "gate", tmp_path / "arrivals"
+    gate.touch()
+    os.mkfifo(arrivals)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hooks), str(ROOT)]), "GANBENCH_TRAIN_LOG": str(log),
+           "GANBENCH_TEST_GATE": str(gate), "GANBENCH_TEST_ARRIVALS": str(arrivals)}
     command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(out),
                "--workers", "1", "--no-report", "--variant", "lsgan", "--variant", "vanilla-mm",
                "--benchmarks-dir", str(ROOT / "benchmarks")]
-    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(2)]
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    fifo = os.open(arrivals, os.O_RDWR)  # read and write ends held: writers never block, reads never see EOF
+    with open(gate) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        procs = [subprocess.Popen(command, env={**env, "GANBENCH_TRAIN_TAG": tag}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True) for tag in "AB"]
+        arrived = ""
+        while set(arrived.split()) != {"A", "B"}:  # the barrier: both suites are inside a claimed run
+            ready, _, _ = select.select([fifo], [], [], 300)  # a safety net against a hang, not a timing check
+            assert ready, f"the suites never both reached a run: {arrived!r}, {[p.poll() for p in procs]}"
+            arrived += os.read(fifo, 64).decode()
+        fcntl.flock(held, fcntl.LOCK_UN)
+        outputs = [p.communicate(timeout=300)[0] for p in procs]
+    os.close(fifo)
     assert [p.returncode for p in procs] == [0, 0], outputs
-    started = sorted(line.split()[0] for line in log.read_text().splitlines())
+    started = sorted(line.split() for line in log.read_text().splitlines())
     expected = sorted(f"ring8/{v}/seed{s}" for v in ("lsgan", "vanilla-mm") for s in (0, 1))
-    assert started == expected, f"runs trained more (or less) than once: {started}"
+    assert sorted(run for run, _ in started) == expected, f"runs trained more (or less) than once: {started}"
+    assert {tag for _, tag in started} == {"A", "B"}, "one suite trained every run: no overlap"
     for path in sorted((out / "runs").glob("*/*/*/record.json")):
         record = read_record(path)  # parses: not torn
-        assert record["status"] in ("finished", "diverged") and all(s["metrics"] for s in record["snapshots"])
+        assert record["status"] == "finished" and all(s["metrics"] for s in record["snapshots"])
     assert not list(out.rglob(".claim")) and not list(out.rglob("*.tmp"))
 
 
-def test_a_visible_claim_always_names_its_live_owner(tmp_path):
+def test_a_visible_claim_always_names_its_live_owner(tmp_path, monkeypatch):
     """A claim file seen empty looks stale to another process, which then runs the
-    same run too: claims must appear with their owner already in them."""
-    seen, stop = {"reads": 0, "empty": 0}, threading.Event()
+    same run too: claims must appear with their owner already in them. The claim
+    becomes visible at its hard link; what the link exposes is read at that very
+    moment (deterministic: a watcher thread racing the writer saw nothing under load)."""
+    exposed, real_link = [], os.link
 
-    def watch():
-        while not stop.is_set():
-            try:
-                text = (tmp_path / CLAIM).read_text()
-            except FileNotFoundError:
-                continue
-            seen["reads"] += 1
-            seen["empty"] += not text.strip()
+    def link_and_look(src, dst, *args, **kwargs):
+        real_link(src, dst, *args, **kwargs)
+        exposed.append(Path(dst).read_text())  # the first state another process can see
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, so the watcher sees every state a claim passes through
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
-        for _ in range(500):
-            assert claim(tmp_path)
-            release(tmp_path)
-    finally:
-        stop.set()
-        watcher.join()
-        sys.setswitchinterval(interval)
-    assert seen["reads"] > 100 and seen["empty"] == 0, seen
+    monkeypatch.setattr(os, "link", link_and_look)
+    for _ in range(20):
+        assert claim(tmp_path)
+        assert (tmp_path / CLAIM).read_text() == exposed[-1]  # nothing written after it became visible
+        release(tmp_path)
+    assert len(exposed) == 20, "claims no longer appear by hard-linking a complete file"
+    assert all(text.split()[:2] == [os.uname().nodename, str(os.getpid())] for text in exposed), exposed
 
 
 # --- a full disk / read-only directory while writing ----------------------------------------------------------------
@@ -346,17 +368,54 @@ def test_cli_reports_write_failures_without_traceback(tmp_path, monkeypatch, fau
     assert "Traceback" not in result.output
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes through chmod")
+NOBODY = 65534  # the conventional unprivileged uid/gid
+
+
+def write_record_as_unprivileged(path):
+    """``atomic_write_json(path, {})`` in a forked child that has given up root
+    (root writes through chmod); returns the GanbenchError's message, or None.
+    The child enters the directory while still root, so the (private) test
+    directories above it need not be opened to others."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            os.chdir(path.parent)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                ganbench.io.atomic_write_json(Path(path.name), {})
+                message = ""
+            except GanbenchError as exc:
+                message = str(exc)
+            os.write(write, message.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        message = pipe.read()
+    os.waitpid(pid, 0)
+    return message or None
+
+
 def test_read_only_results_directory_for_real(tmp_path):
-    train(CONFIG, tmp_path / "run")
-    before = (tmp_path / "run" / "record.json").read_bytes()
-    (tmp_path / "run").chmod(0o555)
+    run = tmp_path / "run"
+    train(CONFIG, run)
+    before = (run / "record.json").read_bytes()
+    run.chmod(0o555)
     try:
-        with pytest.raises(GanbenchError, match="cannot write .*writable"):
-            ganbench.io.atomic_write_json(tmp_path / "run" / "record.json", {})
+        if os.geteuid() == 0:
+            message = write_record_as_unprivileged(run / "record.json")
+        else:
+            with pytest.raises(GanbenchError) as caught:
+                ganbench.io.atomic_write_json(run / "record.json", {})
+            message = str(caught.value)
     finally:
-        (tmp_path / "run").chmod(0o755)
-    assert (tmp_path / "run" / "record.json").read_bytes() == before
+        run.chmod(0o755)
+    assert message is not None and re.search("cannot write .*Permission denied.*writable", message), message
+    assert (run / "record.json").read_bytes() == before
 
 
 # --- non-finite losses at a chosen step -----------------------------------------------------------------------------

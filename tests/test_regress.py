@@ -16,7 +16,7 @@ from ganbench.cli.regress import regress_command
 from ganbench.errors import GanbenchError
 from ganbench.regress import K, Result, compare, junit_xml, regress, render_table, suite_fingerprint, tolerance
 from ganbench.variants import VARIANTS
-from ganbench.variants.lsgan import Lsgan
+from ganbench.variants.lsgan import CODINGS, Lsgan
 
 ROOT = Path(__file__).resolve().parents[1]
 # lsgan covers all 8 ring modes with seeds 0 and 2 at 4e10 FLOPs (1555 generator
@@ -88,6 +88,26 @@ def test_broken_variant_fails_naming_variant_and_metric(good, tmp_path):
     assert ("stability.ring8.lsgan", "modes") in failures
 
 
+class FakeChasingLsgan(Lsgan):
+    """lsgan whose generator chases the FAKE target a instead of c: a broken objective."""
+
+    def g_objective(self, fake_scores):
+        a, _, _ = CODINGS[self.options.coding]
+        return 0.5 * ((fake_scores - a) ** 2).mean()
+
+
+def test_broken_objective_fails(good):
+    root, _ = good
+    original = VARIANTS.get("lsgan")
+    VARIANTS.register("lsgan", replace=True)(FakeChasingLsgan)
+    try:
+        result = regress(root / "suite", root / "baseline", workers=0)
+    finally:
+        VARIANTS.register("lsgan", replace=True)(original)
+    assert not result.passed
+    assert {c.metric for c in result.checks if c.verdict == "FAIL"} >= {"modes"}, render_table(result)
+
+
 def test_changed_suite_is_refused_before_training(good, tmp_path):
     root, _ = good
     (tmp_path / "ring8.toml").write_text(SUITE.replace("seeds = [0, 2]", "seeds = [0, 1]"))
@@ -149,6 +169,20 @@ def test_metric_directions_and_tolerances():
     assert verdicts(base, {**base, 0: {**base[0], "classes_covered": 9.0}})["classes_covered"] == "PASS"
     worse_kid = {s: {**m, "kid/fmnist-cnn": 0.02} for s, m in base.items()}
     assert verdicts(base, worse_kid)["kid/fmnist-cnn"] == "FAIL"
+
+
+@pytest.mark.parametrize("metric, base, within, beyond", [
+    # floor regime, higher is better: tol = max(3 x 0, 1, 0.8) = 1 mode
+    ("modes", [8.0, 8.0, 8.0], [7.0, 7.0, 7.03], [6.9, 6.9, 6.9]),
+    # K x std regime, lower is better: std 0.4, tol = 1.2 (K = 2 would fail "within", K = 4 pass "beyond")
+    ("reverse_kl", [0.1, 0.5, 0.9], [1.5, 1.6, 1.7], [1.7, 1.8, 1.9]),
+    # relative floor, lower is better: tol = 10 % of 100
+    ("fid/fmnist-cnn", [100.0, 100.0, 100.0], [109.0, 109.0, 109.0], [111.0, 111.0, 111.0]),
+])
+def test_worse_within_tolerance_passes_and_beyond_fails(metric, base, within, beyond):
+    base_seeds = {s: {metric: v} for s, v in enumerate(base)}
+    assert verdicts(base_seeds, {s: {metric: v} for s, v in enumerate(within)})[metric] == "PASS"
+    assert verdicts(base_seeds, {s: {metric: v} for s, v in enumerate(beyond)})[metric] == "FAIL"
 
 
 def test_more_diverged_seeds_fail_and_all_diverged_means_no_metric():

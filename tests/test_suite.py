@@ -1,6 +1,8 @@
 """The suite: smoke profile through the local pool, skip/redo logic, kill-resume, Ray."""
 
+import math
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -13,12 +15,18 @@ from click.testing import CliRunner
 from ganbench.benchmarks import discover
 from ganbench.cli import main
 from ganbench.executors import run_local
+from ganbench.pause import PAUSE, PAUSE_FIFO
 from ganbench.record import comparable, read_record
 from ganbench.suite import _proc_stat, claim, plan, release
 from ganbench.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO = ("ring8", "grid25")
+MODES = {"ring8": 8, "grid25": 25}
+# Objectives that train reliably at the smoke budget (measured on its seeds 0 and 1: never
+# diverged, best seed 8/8 ring modes, 18-22/25 grid modes); wgan-gp and loss-sensitive
+# get too few generator steps there to be held to mode counts.
+STABLE = ("vanilla", "vanilla-mm", "lsgan")
 
 
 def smoke_tasks(out, names=TWO, variants=()):
@@ -36,14 +44,24 @@ def test_smoke_suite_of_two_benchmarks_with_two_workers(suite_out):
     out, outcomes = suite_out
     tasks = smoke_tasks(out)
     assert len(outcomes) == len(tasks) == 2 * len(VARIANTS.names()) * 2  # benchmarks x variants x seeds
-    assert {o.status for o in outcomes} <= {"finished", "diverged"}, [o for o in outcomes if o.error]
+    assert {o.status for o in outcomes} == {"finished"}, [o for o in outcomes if o.status != "finished"]
+    best = {name: 0.0 for name in TWO}
     for task in tasks:
         record = read_record(Path(task.run_dir))
         assert record["run_id"] == task.run_id and record["benchmark"] in TWO
         assert record["spent"]["flops"] <= record["budget"]["limit"]
         assert all(s["metrics"] for s in record["snapshots"])
-        if record["status"] == "finished":
-            assert {"modes", "high_quality", "reverse_kl"} <= set(record["metrics"])
+        m, modes = record["metrics"], MODES[record["benchmark"]]
+        assert 0 <= m["modes"] <= modes and 0 <= m["high_quality"] <= 100, record["run_id"]
+        assert (m["reverse_kl"] is None) == (m["high_quality"] == 0), record["run_id"]  # undefined without HQ samples
+        if m["reverse_kl"] is not None:
+            assert 0 <= m["reverse_kl"] <= math.log(modes) + 1e-9, record["run_id"]  # log K: all mass on one mode
+        if record["variant"] in STABLE:
+            assert m["modes"] >= 1, f"{record['run_id']} put no samples near any mode"
+            best[record["benchmark"]] = max(best[record["benchmark"]], m["modes"])
+    # At this budget (measured: ring8 best 8, grid25 best 22 of 25; a seed may still collapse)
+    # the stable objectives must reach most modes on at least one seed.
+    assert best["ring8"] >= 6 and best["grid25"] >= 15, best
 
 
 def test_rerun_does_no_work_and_a_deleted_record_is_redone(suite_out):
@@ -101,17 +119,28 @@ def test_claims_of_zombies_and_reused_pids_are_stale(tmp_path):
 def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(tmp_path),
                "--workers", "2", "--no-report", "--benchmarks-dir", str(ROOT / "benchmarks")]
-    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The event: the fourth run of the plan stops itself at step 5 (ganbench.pause) and says so on
+    # a FIFO; by then the two workers have finished at least one earlier run.
+    victim = smoke_tasks(tmp_path, names=("ring8",))[3].run_id
+    fifo_path = tmp_path / "paused"
+    os.mkfifo(fifo_path)
+    fifo = os.open(fifo_path, os.O_RDWR)  # both ends held: the writer never blocks, no EOF
+    env = {**os.environ, PAUSE: f"{victim}@5", PAUSE_FIFO: str(fifo_path)}
+    proc = subprocess.Popen(command, start_new_session=True, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        ready, _, _ = select.select([fifo], [], [], 600)  # a safety net against a hang, not a timing check
+        assert ready, f"{victim} never reached step 5 (suite exit {proc.poll()})"
+        assert int(os.read(fifo, 64).decode().split()[0]) > 0
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the suite and its workers, mid-run
+        proc.wait()
+        os.close(fifo)
     runs = tmp_path / "runs" / "ring8"
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(runs.glob("*/*/record.json"))) < 3:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the suite and its workers, mid-run
-    proc.wait()
     done_before = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/record.json")
                    if read_record(p)["status"] in ("finished", "diverged") and read_record(p)["metrics"]}
-    n_runs = 2 * len(VARIANTS.names())  # ring8 smoke: every variant x 2 seeds
-    assert len(list(runs.glob("*/*/record.json"))) < n_runs or len(done_before) < n_runs, "suite ended before the kill"
+    assert 1 <= len(done_before) < 2 * len(VARIANTS.names()), "the kill must land mid-suite, after a run finished"
+    assert read_record(runs / Path(victim).relative_to("ring8") / "record.json")["status"] == "interrupted"
     result = CliRunner().invoke(main, command[3:])
     assert result.exit_code == 0, result.output
     records = sorted(runs.glob("*/*/record.json"))
