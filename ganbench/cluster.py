@@ -43,7 +43,8 @@ def run_ray(tasks: list[Task], address: Optional[str] = None, *, checkpoint_dir:
         import ray
     except ImportError:
         raise GanbenchError("the ray executor needs Ray: pip install 'ganbench[ray]'") from None
-    if not ray.is_initialized():
+    started = not ray.is_initialized()  # ours to shut down at the end; a caller's Ray stays up
+    if started:
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     gpu = bool(tasks) and tasks[0].config.device.startswith("cuda")
     remote = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_retries=0)(_run_on_worker)
@@ -80,6 +81,8 @@ def run_ray(tasks: list[Task], address: Optional[str] = None, *, checkpoint_dir:
     finally:
         for task in held:
             release(Path(task.run_dir))
+        if started:
+            ray.shutdown()
 
 
 def write_results(run_dir: Path, files: dict[str, bytes]) -> None:

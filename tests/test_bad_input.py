@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli import main
+from ganbench.budget import Spent
 from ganbench.config import Budget, RunConfig
 from ganbench.errors import ConfigError
 from ganbench.record import read_record
@@ -164,7 +165,7 @@ def test_flops_counted_on_meta_equal_the_cpu_count_for_every_variant():
     data = load_dataset("ring8", "test")
     for name in VARIANTS.names():
         cfg = dataclasses.replace(ring8("1e9flops"), variant=name)
-        assert measured_meter(cfg, data).next_cost() == metered_run(cfg, data)[2].next_cost(), name
+        assert measured_meter(cfg, data).next_cost(Spent()) == metered_run(cfg, data)[2].next_cost(Spent()), name
 
 
 # --- 2. data directories --------------------------------------------------------------------

@@ -205,7 +205,7 @@ SITECUSTOMIZE = textwrap.dedent("""
         def logged(config, data):
             if config.benchmark is not None:  # None: suite.check_plan counting FLOPs, nothing trained
                 with open(os.environ["GANBENCH_TRAIN_LOG"], "a") as log:
-                    log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.environ['GANBENCH_TRAIN_TAG']}\n")
+                    log.write(f"{config.benchmark}/{config.variant}/seed{config.seed} {os.environ['GANBENCH_TRAIN_TAG']}\\n")
                 wait_at_gate()
             return build_run(config, data)
         trainer.build_run = logged

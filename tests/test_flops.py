@@ -23,9 +23,13 @@ Penalties add to the critic step:
   scores.sum()), and the backward of the forward graph reached through the
   activations' second derivatives (LeakyReLU's is a zero tensor, still
   propagated), 2·(F_D - c_D[-1]): every layer below the head. Total 6·F_D - 3·c_D[-1].
-- the same penalty on L = softplus(D) (loss-sensitive, lipschitz="gradient-norm"):
-  the incoming gradient sigmoid(D) now depends on x, so the head's three
-  terms come back: 6·F_D.
+- the same penalty on L = relu(D) (loss-sensitive, lipschitz="gradient-norm"):
+  the incoming gradient is relu's step, so autograd differentiates through the
+  head too (its derivative is a zero tensor, still propagated), and the head's
+  three terms come back: 6·F_D.
+- wgan's weight clipping (a clamp) and hinge's spectral norm count nothing: the
+  power iteration is matrix-vector products, which FlopCounterMode does not
+  count (about 1/B of a layer's forward, left out of every budget alike).
 - the finite-difference penalty (loss-sensitive default): two more critic
   forwards + backwards on points that need no gradient: 2·(3·F_D - c_D[0]).
 
@@ -68,7 +72,7 @@ def raw_score_gradient_penalty(d):
     return 6 * sum(d) - 3 * d[-1]
 
 
-def softplus_gradient_penalty(d):
+def relu_gradient_penalty(d):
     return 6 * sum(d)
 
 
@@ -81,9 +85,11 @@ PENALTY = {
     ("vanilla", ()): no_penalty,
     ("vanilla-mm", ()): no_penalty,
     ("lsgan", ()): no_penalty,
+    ("wgan", ()): no_penalty,
+    ("hinge", ()): no_penalty,
     ("wgan-gp", ()): raw_score_gradient_penalty,
     ("loss-sensitive", (("lipschitz", "gradient-penalty"),)): finite_difference_penalty,
-    ("loss-sensitive", (("lipschitz", "gradient-norm"),)): softplus_gradient_penalty,
+    ("loss-sensitive", (("lipschitz", "gradient-norm"),)): relu_gradient_penalty,
     ("loss-sensitive", (("lipschitz", "weight-decay"),)): no_penalty,
 }
 

@@ -20,7 +20,7 @@ from ganbench.benchmarks import load_benchmark
 from ganbench.cli import GanbenchGroup, main
 from ganbench.cli.regress import regress_command
 from ganbench.config import Budget
-from ganbench.errors import GanbenchError
+from ganbench.errors import ConfigError, GanbenchError
 from ganbench.suite import Outcome
 from ganbench.trainer import train
 from ganbench.variants import VARIANTS
@@ -122,7 +122,9 @@ def load_and_train_briefly(text: str) -> str:
     """Load a benchmark file, then train each (points) run of it for one logged step.
 
     A file that loads is valid: a GanbenchError while planning or training it is a
-    bug (validation missed something), not a clear refusal, so it propagates.
+    bug (validation missed something), not a clear refusal, so it propagates. The one
+    exception is the budget check that runs before training (the suite runs it for
+    the whole plan up front): a budget too small for one iteration is refused there.
     Returns what happened: "refused", "loaded" or "trained".
     """
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +139,11 @@ def load_and_train_briefly(text: str) -> str:
             for config in {c.variant: c for c in bench.run_configs(name)}.values():  # one seed per variant
                 if config.dataset in ("ring8", "grid25"):  # cheap enough to train for real
                     brief = Budget(config.budget.unit, config.budget.limit, max_g_steps=1)
-                    record = train(dataclasses.replace(config, budget=brief, log_every=1), Path(tmp) / "run")
+                    try:
+                        record = train(dataclasses.replace(config, budget=brief, log_every=1), Path(tmp) / "run")
+                    except ConfigError as exc:
+                        assert "cannot pay for one iteration" in str(exc), exc
+                        return "refused"
                     assert record["status"] in ("finished", "diverged") and record["spent"]["g_steps"] <= 1
                     shutil.rmtree(Path(tmp) / "run")
                     outcome = "trained"

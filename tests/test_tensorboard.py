@@ -21,7 +21,8 @@ def scalars(logdir):
 
 def test_losses_and_snapshot_metrics_land_under_the_reports_names(tmp_path):
     run_dir = tmp_path / "runs" / RUN
-    write_record(run_dir, {"schema_version": SCHEMA_VERSION, "status": "finished", "snapshots": [
+    write_record(run_dir, {"schema_version": SCHEMA_VERSION, "run_id": RUN, "status": "finished", "config": {},
+                           "spent": {}, "snapshots": [
         {"g_step": 50, "metrics": {"modes": 6.0, "fid/fmnist-cnn": 12.5}},
         {"g_step": 100, "metrics": {"modes": 8.0, "fid/fmnist-cnn": 10.25, "note": "text is not a scalar"}},
     ]})
