@@ -134,6 +134,8 @@ def _worker_label() -> str:
     try:
         import ray
 
+        if not ray.is_initialized():  # asking the runtime context would start a local Ray here
+            raise RuntimeError("not inside Ray")
         node = ray.get_runtime_context().get_node_id()[:8]
     except Exception:  # noqa: BLE001 - called outside a Ray worker (tests)
         node = socket.gethostname()
