@@ -2,8 +2,6 @@
 
 import math
 import os
-import select
-import signal
 import subprocess
 import sys
 import time
@@ -15,10 +13,10 @@ from click.testing import CliRunner
 from ganbench.benchmarks import discover
 from ganbench.cli import main
 from ganbench.executors import run_local
-from ganbench.pause import PAUSE, PAUSE_FIFO
 from ganbench.record import comparable, read_record
 from ganbench.suite import _proc_stat, claim, plan, release
 from ganbench.variants import VARIANTS
+from tests.pausing import kill_when_paused
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO = ("ring8", "grid25")
@@ -122,20 +120,7 @@ def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     # The event: the fourth run of the plan stops itself at step 5 (ganbench.pause) and says so on
     # a FIFO; by then the two workers have finished at least one earlier run.
     victim = smoke_tasks(tmp_path, names=("ring8",))[3].run_id
-    fifo_path = tmp_path / "paused"
-    os.mkfifo(fifo_path)
-    fifo = os.open(fifo_path, os.O_RDWR)  # both ends held: the writer never blocks, no EOF
-    env = {**os.environ, PAUSE: f"{victim}@5", PAUSE_FIFO: str(fifo_path)}
-    proc = subprocess.Popen(command, start_new_session=True, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        ready, _, _ = select.select([fifo], [], [], 600)  # a safety net against a hang, not a timing check
-        assert ready, f"{victim} never reached step 5 (suite exit {proc.poll()})"
-        assert int(os.read(fifo, 64).decode().split()[0]) > 0
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the suite and its workers, mid-run
-        proc.wait()
-        os.close(fifo)
+    kill_when_paused(command, victim, 5, tmp_path / "paused")
     runs = tmp_path / "runs" / "ring8"
     done_before = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/record.json")
                    if read_record(p)["status"] in ("finished", "diverged") and read_record(p)["metrics"]}

@@ -1,9 +1,6 @@
 """A real sweep: 4 trials of two variants on ring8 (smoke), killed mid-way and resumed,
 then a no-op invocation, re-runs of the best configurations, and the report."""
 
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,6 +12,8 @@ from ganbench.cli import main
 from ganbench.record import read_record
 from ganbench.sweep import goal_for, write_sweep_report
 from ganbench.sweep.scoring import read_trial
+from ganbench.sweep.study import trial_seed
+from tests.pausing import kill_when_paused
 
 optuna = pytest.importorskip("optuna")
 pytestmark = pytest.mark.slow
@@ -50,13 +49,13 @@ def resumed(tmp_path_factory):
     """A sweep SIGKILLed (with its workers) after two trials completed, then rerun."""
     out = tmp_path_factory.mktemp("sweep")
     root = out / "sweeps" / "ring8"
-    proc = subprocess.Popen(COMMAND + ARGS + ["--out", str(out), "--no-report"], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and len(complete_records(root)) < 2:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # The event: the sweep hands its 8 runs to the pool in trial-major order (trial0 vanilla,
+    # trial0 wgan-gp, trial1 vanilla, trial1 wgan-gp, ...), so with 2 workers the fourth, trial1
+    # of wgan-gp, starts only after two runs finished; it stops itself at step 5 (ganbench.pause)
+    # and says so on a FIFO.
+    victim = f"ring8/{VARIANTS[1]}/seed{trial_seed(1)}"
+    kill_when_paused(COMMAND + ARGS + ["--out", str(out), "--no-report"], victim, 5, out / "paused")
+    assert read_record(root / VARIANTS[1] / "trial1")["status"] == "interrupted"
     before = {p: p.stat().st_mtime_ns for p in complete_records(root)}
     started = time.perf_counter()
     result = invoke(out, "--no-report")
