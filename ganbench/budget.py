@@ -141,7 +141,6 @@ class BudgetMeter:
         return min(fraction, 1.0)
 
 
-
 def smallest_budget_text(unit: str, cost: float) -> str:
     """``cost`` rounded *up* to three significant digits, written as a budget string
     that ``Budget.parse`` reads (rounding down would name a budget that still fails)."""
