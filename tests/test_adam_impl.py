@@ -27,8 +27,8 @@ def test_both_optimisers_follow_adam_impl_and_the_record_says_so(monkeypatch, im
     assert record["optimizer"] == {"name": "Adam", "fused": fused}
 
 
-def test_default_adam_is_torchs_for_loop_version_and_wgan_names_rmsprop():
-    assert base.ADAM_IMPL == {}  # the committed records and baseline were made with it
+def test_default_adam_is_the_fused_kernel_and_wgan_names_rmsprop():
+    assert base.ADAM_IMPL == {"fused": True}  # the committed records and baseline were made with it
     assert trainer.new_record(built("wgan"), {"d_step": 1, "g_step": 1}, [])["optimizer"] == \
         {"name": "RMSprop", "fused": False}
 

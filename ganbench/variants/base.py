@@ -37,10 +37,9 @@ def register_variant(name: str):
 #: benchmarks/perf/step_levers.py: 0.87x the quick MLP step, 0.97x the quick
 #: DCGAN step (2 loaded cores); foreach was bit-identical to the default but no
 #: faster on the MLP. Recorded as the record's "optimizer".
-#: Off by default for now: it changes every record's low digits, so the committed
-#: quick results and the stability baseline would no longer be reproduced by this
-#: code; issue 16 decides on an idle machine, together with retraining them.
-ADAM_IMPL: dict = {}
+#: On by default since the quick results and the stability baseline were retrained
+#: with it (issue 16); set it to {} for torch's for-loop Adam.
+ADAM_IMPL: dict = {"fused": True}
 
 
 @dataclass(frozen=True)
