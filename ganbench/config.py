@@ -111,6 +111,11 @@ class RunConfig:
         """The name records and reports use: the benchmark's entry name, else the variant."""
         return self.entry or self.variant
 
+    @property
+    def run_id(self) -> str:
+        """``benchmark/name/seedN``, how logs, claims and records name the run."""
+        return f"{self.benchmark or 'train'}/{self.label}/seed{self.seed}"
+
     def __post_init__(self):
         for name in ("batch_size", "log_every", "checkpoint_every", "width", "z_dim", "n_critic", "pack",
                      "g_width", "d_width", "g_depth", "d_depth"):

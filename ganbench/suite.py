@@ -35,7 +35,7 @@ class Task:
 
     @property
     def run_id(self) -> str:
-        return f"{self.config.benchmark}/{self.config.label}/seed{self.config.seed}"
+        return self.config.run_id
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from ganbench.budget import BudgetMeter, Spent, check_budget, measure_step_flops
 from ganbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.config import RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
-from ganbench.errors import ConfigError, ForeignRecordError, GanbenchError
+from ganbench.errors import ConfigError, GanbenchError
 from ganbench.io import atomic_torch_save
 from ganbench.models import build_models, pack_samples
 from ganbench.pause import pause_point
-from ganbench.record import FINAL_STATUSES, SCHEMA_VERSION, device_info, package_versions, read_record, record_path, write_record
+from ganbench.record import finish_record, finished_record, new_record, write_record
 from ganbench.variants import Variant, make_variant
-from ganbench.variants.base import ADAM_IMPL, optimizer_record  # noqa: F401 (ADAM_IMPL: re-exported for perf scripts)
+from ganbench.variants.base import ADAM_IMPL  # noqa: F401 (re-exported for perf scripts)
 
 #: The seconds budget's time source; tests replace it with a fake clock.
 clock = time.perf_counter
@@ -127,11 +127,6 @@ def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMe
     return run, step_flops, meter
 
 
-def run_id(config: RunConfig) -> str:
-    """``benchmark/name/seedN``; the name is the benchmark's entry (e.g. PacGAN2) or the variant."""
-    return f"{config.benchmark or 'train'}/{config.label}/seed{config.seed}"
-
-
 def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[float], float]:
     """``n_critic`` critic steps (default: the config's) then one generator step; returns their losses."""
     autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.config.autocast_bf16)
@@ -177,7 +172,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     data = load_dataset(config.dataset, "train", config.data_dir)
     run, step_flops, meter = metered_run(config, data)
     config = run.config
-    predicted = check_budget(meter, config.snapshot_fractions, run_id(config))  # before any record is written
+    predicted = check_budget(meter, config.snapshot_fractions, config.run_id)  # before any record is written
     state, events = restore(run, run_dir)
     if config.compile:
         compile_models(run)
@@ -294,44 +289,3 @@ def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
     state = TrainState.from_dict(payload["state"])
     events.append(f"resumed at generator step {state.spent.g_steps}")
     return state, events
-
-
-def finished_record(run_dir: Path) -> Optional[dict]:
-    """The record of a run that already ended, if there is one."""
-    if not record_path(run_dir).exists():
-        return None
-    try:
-        record = read_record(run_dir)
-    except ForeignRecordError as exc:  # another version's result: not ours to overwrite
-        raise ForeignRecordError(f"{exc}; nothing was changed: use another --out, or --force to redo the run "
-                                 "and overwrite it") from None
-    except GanbenchError:
-        return None  # unreadable (e.g. cut off): treat as not done; the checkpoint decides
-    return record if record.get("status") in FINAL_STATUSES else None
-
-
-def new_record(run: Run, step_flops: dict, events: list[str]) -> dict[str, Any]:
-    cfg = run.config
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id(cfg),
-        # "variant" is the name the run is filed under (the benchmark's entry, e.g.
-        # PacGAN2); the objective trained is config["variant"].
-        "benchmark": cfg.benchmark, "variant": cfg.label, "dataset": cfg.dataset, "seed": cfg.seed,
-        "train_size": len(run.data),  # epochs reached = g_steps * batch_size / train_size
-        "config": cfg.to_dict(), "data": run.data.source,
-        "budget": {"unit": cfg.budget.unit, "limit": cfg.budget.limit, "max_g_steps": cfg.budget.max_g_steps},
-        "step_flops": step_flops,
-        "iteration_flops": cfg.n_critic * step_flops["d_step"] + step_flops["g_step"],
-        "device": device_info(cfg.device), "versions": package_versions(),
-        "optimizer": optimizer_record(run.opt_d),
-        "checkpoint": "checkpoint.pt", "samples": None, "metrics": {}, "resume_events": events,
-    }
-
-
-def finish_record(record: dict, state: TrainState, meter: BudgetMeter, status: str) -> dict:
-    """Copy the training state into the record and set its status."""
-    record.update(state.to_dict())
-    record["status"] = status
-    record["progress"] = meter.progress(state.spent)
-    return record

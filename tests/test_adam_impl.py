@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ganbench import trainer
+from ganbench import record, trainer
 from ganbench.config import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
 from ganbench.variants import base
@@ -23,13 +23,13 @@ def test_both_optimisers_follow_adam_impl_and_the_record_says_so(monkeypatch, im
     for opt in (run.opt_g, run.opt_d):
         assert isinstance(opt, torch.optim.Adam) and bool(opt.defaults["fused"]) is fused
     assert run.opt_d.defaults["weight_decay"] > 0  # loss-sensitive's decay goes through the same kernel
-    record = trainer.new_record(run, {"d_step": 1, "g_step": 1}, [])
-    assert record["optimizer"] == {"name": "Adam", "fused": fused}
+    new = record.new_record(run, {"d_step": 1, "g_step": 1}, [])
+    assert new["optimizer"] == {"name": "Adam", "fused": fused}
 
 
 def test_default_adam_is_the_fused_kernel_and_wgan_names_rmsprop():
     assert base.ADAM_IMPL == {"fused": True}  # the committed records and baseline were made with it
-    assert trainer.new_record(built("wgan"), {"d_step": 1, "g_step": 1}, [])["optimizer"] == \
+    assert record.new_record(built("wgan"), {"d_step": 1, "g_step": 1}, [])["optimizer"] == \
         {"name": "RMSprop", "fused": False}
 
 
