@@ -27,6 +27,10 @@ BUDGET_FORM = ("a number and a unit, e.g. '2e11flops', '50 GFLOPs', '1.5TFLOP', 
 _BUDGET_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)(flops?|s|sec|seconds|epochs?|steps?)\s*$", re.I)
 
 
+#: Critic normalisations (models.build_models): benchmark files and `ganbench train --d-norm` take these.
+D_NORMS = ("batch", "layer", "spectral", "none")
+
+
 @dataclass(frozen=True)
 class Budget:
     """A compute allowance per run: ``limit`` FLOPs, device seconds, epochs
@@ -132,8 +136,8 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and (len(value) != 2 or not all(0 <= b < 1 for b in value)):
                 raise ConfigError(f"{name} must be two numbers in [0, 1), got {list(value)}")
-        if self.d_norm is not None and self.d_norm not in ("batch", "layer", "spectral", "none"):
-            raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: batch, layer, spectral, none")
+        if self.d_norm is not None and self.d_norm not in D_NORMS:
+            raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: {', '.join(D_NORMS)}")
         check_fractions(self.snapshot_fractions)
 
     def to_dict(self) -> dict[str, Any]:

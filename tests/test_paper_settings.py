@@ -172,6 +172,15 @@ def test_train_command_takes_every_paper_setting(tmp_path):
     assert record["spent"]["g_steps"] == 2  # 0.02 epochs x 100,000 points / 1000
 
 
+def test_train_command_takes_the_spectral_norm_critic(tmp_path):
+    result = CliRunner().invoke(main, ["train", "--variant", "vanilla", "--dataset", "ring8", "--budget", "2steps",
+                                       "--d-norm", "spectral", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads((tmp_path / "r" / "record.json").read_text())["config"]["d_norm"] == "spectral"
+
+
 def test_train_command_rejects_a_bad_setting_by_name(tmp_path):
     result = CliRunner().invoke(main, ["train", "--variant", "vanilla", "--dataset", "ring8", "--budget", "1steps",
                                        "--d-maxout-pieces", "1", "--out", str(tmp_path / "r")])

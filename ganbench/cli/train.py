@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from ganbench.config import D_NORMS
 from ganbench.errors import ConfigError
 
 
@@ -42,8 +43,8 @@ def parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--lr-d", type=float, default=None, help="Critic learning rate (overrides --lr).")
 @click.option("--betas-g", type=(float, float), default=None, help="Generator Adam betas (overrides --betas).")
 @click.option("--betas-d", type=(float, float), default=None, help="Critic Adam betas (overrides --betas).")
-@click.option("--d-norm", type=click.Choice(["batch", "layer", "none"]), default=None,
-              help="DCGAN critic normalisation (default: the variant's).")
+@click.option("--d-norm", type=click.Choice(D_NORMS), default=None,
+              help="Critic normalisation: batch or layer (DCGAN critics), spectral (any critic; hinge with spectral norm), none. Default: the variant's.")
 @click.option("--g-width", type=int, default=None, help="Generator width (overrides --width).")
 @click.option("--d-width", type=int, default=None, help="Critic width; maxout: units per layer (overrides --width).")
 @click.option("--g-depth", type=int, default=None, help="MLP generator hidden layers (default 3).")
