@@ -44,6 +44,7 @@ def test_smoke_suite_of_two_benchmarks_with_two_workers(suite_out):
     assert len(outcomes) == len(tasks) == 2 * len(VARIANTS.names()) * 2  # benchmarks x variants x seeds
     assert {o.status for o in outcomes} == {"finished"}, [o for o in outcomes if o.status != "finished"]
     best = {name: 0.0 for name in TWO}
+    reached = {}  # (benchmark, variant) -> most modes over its seeds
     for task in tasks:
         record = read_record(Path(task.run_dir))
         assert record["run_id"] == task.run_id and record["benchmark"] in TWO
@@ -55,8 +56,12 @@ def test_smoke_suite_of_two_benchmarks_with_two_workers(suite_out):
         if m["reverse_kl"] is not None:
             assert 0 <= m["reverse_kl"] <= math.log(modes) + 1e-9, record["run_id"]  # log K: all mass on one mode
         if record["variant"] in STABLE:
-            assert m["modes"] >= 1, f"{record['run_id']} put no samples near any mode"
+            key = (record["benchmark"], record["variant"])
+            reached[key] = max(reached.get(key, 0.0), m["modes"])
             best[record["benchmark"]] = max(best[record["benchmark"]], m["modes"])
+    # A single seed may end this small budget near no mode (ring8 vanilla: 1 of 6 seeds, with either
+    # Adam kernel), but a stable objective that reaches none on any seed is broken.
+    assert all(modes >= 1 for modes in reached.values()), reached
     # At this budget (measured: ring8 best 8, grid25 best 22 of 25; a seed may still collapse)
     # the stable objectives must reach most modes on at least one seed.
     assert best["ring8"] >= 6 and best["grid25"] >= 15, best
