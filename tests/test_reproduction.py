@@ -9,9 +9,9 @@ import pytest
 
 from ganbench.benchmarks import discover
 from ganbench.report import write_report
-from ganbench.report.literature import RESULTS, load_table
+from ganbench.report.literature import REPRODUCED_BY, RESULTS, load_table
 from ganbench.report.load import load_records
-from ganbench.report.reproduction import PAPER_EPOCHS, REPRODUCED_BY, cells, mean_se, verdict
+from ganbench.report.reproduction import PAPER_EPOCHS, cells, mean_se, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,8 @@ def test_literature_comes_from_the_data_file_verbatim():
     assert table.caption.startswith("Two measures of mode collapse") and table.caption in " ".join(
         line.lstrip("# ") for line in shipped.splitlines())
     assert {(r.dataset, r.method) for r in RESULTS} >= {("ring8", "PacGAN2"), ("grid25", "ALI")}
-    assert all("different setting" in r.setting for r in RESULTS)
+    # marked as another setting once, in the source ("..., in a different setting: <how>")
+    assert all(r.source.endswith("in a different setting") and "different setting" not in r.setting for r in RESULTS)
 
 
 def test_mean_and_standard_error_known_answer():
@@ -57,10 +58,10 @@ def test_one_seed_gives_no_se_and_is_not_comparable():
     assert math.isnan(z) and word == "not comparable"
 
 
-def _record(method, seed, modes, g_steps, variant="vanilla"):
+def _record(method, seed, modes, g_steps, variant="vanilla", status="finished"):
     return {
         "schema_version": 1, "run_id": f"pacgan-ring8/{method}/seed{seed}", "benchmark": "pacgan-ring8",
-        "variant": method, "dataset": "ring8", "seed": seed, "status": "finished", "train_size": 100_000,
+        "variant": method, "dataset": "ring8", "seed": seed, "status": status, "train_size": 100_000,
         "config": {"variant": variant, "batch_size": 100},
         "budget": {"unit": "epochs", "limit": 400, "max_g_steps": None},
         "spent": {"flops": 1, "seconds": 1.0, "d_steps": g_steps, "g_steps": g_steps, "images_seen": 1},
@@ -80,6 +81,10 @@ def fixture_results(tmp_path):
         run = tmp_path / "runs" / "pacgan-ring8" / method / f"seed{seed}"
         run.mkdir(parents=True)
         (run / "record.json").write_text(json.dumps(_record(method, seed, modes, steps)))
+    # a GAN run still training (50 epochs so far): in neither the means nor "epochs reached"
+    run = tmp_path / "runs" / "pacgan-ring8" / "GAN" / "seed3"
+    run.mkdir(parents=True)
+    (run / "record.json").write_text(json.dumps(_record("GAN", 3, 1, 50_000, status="interrupted")))
     return tmp_path
 
 
@@ -100,6 +105,8 @@ def test_report_has_the_reproduction_section_and_curves(fixture_results):
     section = text[text.index("## Reproduction"):]
     assert "| GAN | modes | 7 ± 0.58 | 3 | 400 | 6.3 ± 0.5 (n=10) | +0.92 | *reproduced* |" in section
     assert "*not comparable*" in section and "Caption: \"Two measures" in section
+    # the repro benchmark's own table carries no "different setting" literature block
+    assert "in a different setting" not in text[:text.index("## Reproduction")]
     assert (fixture_results / "figures" / "repro_pacgan-ring8_GAN.png").stat().st_size > 0
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ganbench.errors import GanbenchError
 
-from .literature import SOUGHT, LiteratureResult, for_dataset
+from .literature import REPRODUCED_BY, SOUGHT, LiteratureResult, for_dataset
 import math
 
 from ganbench.targets import target_text
@@ -190,6 +190,8 @@ def literature_markdown(tables: list[BenchmarkTable], results=None) -> str:
     """Our numbers beside published ones for the same dataset, sources named."""
     parts = []
     for table in tables:
+        if table.benchmark in REPRODUCED_BY:
+            continue  # trained in the paper's own setting: the Reproduction section compares it
         entries = for_dataset(table.dataset, results)
         if entries:
             header, rows = _literature_rows(table, entries)

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from .literature import load_table
+from ganbench.record import FINAL_STATUSES
+
+from .literature import REPRODUCED_BY, load_table
 from .render import markdown_table, slug
 
-#: benchmark -> (literature data file, its dataset section)
-REPRODUCED_BY = {"pacgan-ring8": ("pacgan-table1", "ring8"), "pacgan-grid25": ("pacgan-table1", "grid25")}
 #: Epochs the paper trained: PacGAN config.py "num_epoch": 400 (fjxmlzn/PacGAN, synthetic_data_experiments/).
 PAPER_EPOCHS = {"pacgan-table1": 400}
 #: |z| within this many combined standard errors counts as reproduced.
@@ -78,11 +78,17 @@ def run_epochs(record: dict, g_steps: int | None = None) -> float:
 
 
 def _records(records, results_dir: Path, benchmark: str) -> dict[str, list[dict]]:
-    """method -> its records (JSON), in seed order."""
+    """method -> the records (JSON) of its ended runs, in seed order.
+
+    Runs still training or interrupted are left out, as from the means: their epochs
+    would otherwise pull "epochs reached" down.
+    """
     runs = records.runs[records.runs["benchmark"] == benchmark].sort_values(["variant", "seed"])
     out: dict[str, list[dict]] = {}
     for method, rel in zip(runs["variant"], runs["record"]):
-        out.setdefault(method, []).append(json.loads((Path(results_dir) / rel).read_text()))
+        record = json.loads((Path(results_dir) / rel).read_text())
+        if record.get("status") in FINAL_STATUSES:
+            out.setdefault(method, []).append(record)
     return out
 
 
