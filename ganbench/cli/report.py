@@ -43,19 +43,22 @@ def report_command(results_dir, benchmarks, variants, metrics, out_dir, formats,
         formats = parse_formats(_split(formats))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="'--format'") from None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RecordWarning)
-        # NoRecordsError (empty or unmatched results) is a GanbenchError: the
-        # ganbench group prints it as one "error: ..." line, exit status 2.
-        try:
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RecordWarning)
+            # NoRecordsError (empty or unmatched results) is a GanbenchError: the
+            # ganbench group prints it as one "error: ..." line, exit status 2.
             written = write_report(results_dir, out_dir, _split(benchmarks) or None,
                                    _split(variants) or None, _split(metrics) or None,
                                    formats, view="finished" if finished_only else "all")
-        finally:
-            for w in caught:
-                if issubclass(w.category, RecordWarning):
-                    click.echo(f"warning: {w.message}", err=True)
-                else:   # not ours to reword: pass it on unchanged
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    finally:
+        # Replayed after the block: inside it showwarning appends to ``caught``,
+        # so replaying there looped forever on the first foreign warning.
+        for w in caught:
+            if issubclass(w.category, RecordWarning):
+                click.echo(f"warning: {w.message}", err=True)
+            else:   # not ours to reword: pass it on unchanged
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     out = results_dir if out_dir is None else out_dir
     click.echo(f"wrote {len(written)} files under {out}/")
