@@ -141,7 +141,7 @@ def _interval_bars(ax, values: dict[str, np.ndarray], palette) -> None:
         est = bootstrap_mean(x[np.isfinite(x)])
         if est.n:
             err = None if math.isnan(est.low) else [[est.estimate - est.low], [est.high - est.estimate]]
-            ax.errorbar(i + 0.3, est.estimate, yerr=err, fmt="_",
+            ax.errorbar(i + 0.36, est.estimate, yerr=err, fmt="_",
                         markersize=12, capsize=4, lw=1.5, color=palette[variant])
 
 
@@ -161,7 +161,7 @@ def seeds_figure(records: Records, table: BenchmarkTable, palette) -> Figure | N
             sub = finals[finals["metric"] == metric]
             # swarmplot places points without random jitter: reproducible.
             sns.swarmplot(data=sub, x="variant", y="value", order=variants, hue="variant",
-                          hue_order=variants, palette=palette, legend=False, size=5,
+                          hue_order=variants, palette=palette, legend=False, size=3.5,
                           edgecolor="0.2", linewidth=0.5, ax=ax)
             _interval_bars(ax, {v: sub.loc[sub["variant"] == v, "value"].to_numpy(float)
                                 for v in variants}, palette)
