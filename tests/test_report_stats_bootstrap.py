@@ -12,7 +12,8 @@ from scipy import stats
 
 from ganbench.report.load import load_records
 from ganbench.report.stats import (N_RESAMPLES, SEED, bootstrap_mean, bootstrap_median, holm,
-                                   improvement_interval, permutation_p, prob_improvement)
+                                   improvement_interval, permutation_method, permutation_p,
+                                   prob_improvement)
 from ganbench.report.tables import build_tables
 
 from tests.test_report_records import make_record, write_record
@@ -89,6 +90,19 @@ def test_permutation_p_against_exact_mann_whitney_without_ties():
     assert permutation_p(x, y) == pytest.approx(ref, rel=1e-9)
 
 
+@pytest.mark.parametrize("n, floor, method", [
+    (3, 2 / 20, "exact over all 20 relabellings, so p ≥ 2/20 = 0.1"),           # C(6, 3)
+    (5, 2 / 252, "exact over all 252 relabellings, so p ≥ 2/252 = 0.0079"),     # C(10, 5)
+    (10, 2 / (N_RESAMPLES + 1),                                                  # C(20, 10)
+     "10,000 random relabellings (seed 0) of the 184,756, so p ≥ 2/10,001 = 0.0002"),
+])
+def test_permutation_method_states_the_floor_that_complete_separation_reaches(n, floor, method):
+    # n seeds all below n others: the most extreme labelling, so p is the method's floor
+    low, high = np.arange(n, dtype=float), np.arange(n, dtype=float) + 100
+    assert permutation_p(low, high) == pytest.approx(floor)
+    assert method in permutation_method(n, n)
+
+
 def test_holm_matches_statsmodels():
     from statsmodels.stats import multitest   # the test extra installs it
     raw = {"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.2, "e": 0.011}
@@ -136,6 +150,23 @@ def test_no_high_quality_sample_leaves_reverse_kl_undefined(tmp_path):
     row = build_tables(records)[0].summary.set_index(["variant", "metric"]).loc[
         ("vanilla", "reverse_kl")]
     assert row["undefined"] == 2 and row["n"] == 1 and row["mean"] == pytest.approx(0.2)
+
+
+def test_comparison_caption_names_the_permutation_method_of_the_seeds_tested(tmp_path):
+    from ganbench.report.render import comparison_caption
+
+    for seed in range(3):
+        _ring(tmp_path, "vanilla", seed, 8)
+        _ring(tmp_path, "lsgan", seed, 7 + seed % 2)
+    _ring(tmp_path, "wgan", 0, 6)                     # one seed: no test, not in the caption
+    text = comparison_caption(build_tables(load_records(tmp_path))[0])
+    assert "3 seeds against 3: exact over all 20 relabellings, so p ≥ 2/20 = 0.1" in text
+    assert "random" not in text and "1 seeds" not in text
+    for seed in range(3, 10):                         # 10 against 10: too many to enumerate
+        _ring(tmp_path, "vanilla", seed, 8)
+        _ring(tmp_path, "lsgan", seed, 7 + seed % 2)
+    text = comparison_caption(build_tables(load_records(tmp_path))[0])
+    assert "10 seeds against 10: 10,000 random relabellings" in text and "exact" not in text
 
 
 def _snap(fraction, modes, hq):

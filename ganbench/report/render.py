@@ -5,19 +5,17 @@ Pure string building: same tables in, same bytes out.
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
 
 from ganbench.errors import GanbenchError
-
-from .literature import REPRODUCED_BY, SOUGHT, LiteratureResult, for_dataset
-import math
-
 from ganbench.targets import target_text
 
+from .literature import REPRODUCED_BY, SOUGHT, LiteratureResult, for_dataset
 from .naming import arrow, metric_label, split_key
-from .stats import INTERVAL_KIND
+from .stats import INTERVAL_KIND, permutation_method
 from .tables import (CAPTION_STATS, VIEWS, BenchmarkTable, comparison_rows, display_rows,
                      format_interval, format_value, sci, summary_frame)
 
@@ -49,9 +47,18 @@ def comparison_caption(table: BenchmarkTable) -> str:
             f"baseline {table.baseline}: probability of improvement P(X better than Y) + "
             "P(tie)/2 over its seeds X and the baseline's Y (direction-aware; 0.5 = no "
             f"difference) [{INTERVAL_KIND}, each group resampled]; p: two-sided permutation "
-            "test of the same statistic (exact: every relabelling of the seeds), Holm-corrected "
-            "over the variants in the column; †: p < 0.05. With 3 seeds against 3 no p-value "
-            "can go below 0.1.")
+            f"test of the same statistic ({_permutation_note(table)}), then Holm-corrected "
+            "over the variants in the column; †: p < 0.05.")
+
+
+def _permutation_note(table: BenchmarkTable) -> str:
+    """The permutation method of each seed-count pair tested in ``table``, largest first."""
+    summary = table.summary
+    base_n = summary[summary["baseline"]].set_index("metric")["n"]
+    tested = summary[summary["p_perm"].notna()]
+    pairs = sorted({(int(r.n), int(base_n[r.metric])) for r in tested.itertuples()},
+                   reverse=True)
+    return "; ".join(permutation_method(*pair) for pair in pairs) or "no pair testable"
 
 
 def _missing_note(table: BenchmarkTable) -> str:

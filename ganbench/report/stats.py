@@ -13,9 +13,11 @@ Seeds are few (3-10), so nothing here assumes normality (Agarwal et al. 2021,
   P(X > Y) + P(X = Y) / 2 (direction-aware; rliable's definition), with a
   bootstrap interval;
 - its p-value is a **permutation test** of the same statistic (exact when the
-  number of relabellings is at most ``N_RESAMPLES``), Holm-corrected over the
-  variants compared in one column. A permutation p-value counts the observed
-  labelling, so it is never 0: 3 seeds against 3 cannot go below 2/20 = 0.1.
+  number of relabellings is at most ``N_RESAMPLES``, else that many random
+  ones), Holm-corrected over the variants compared in one column. A permutation
+  p-value counts the observed labelling, so it is never 0: 3 seeds against 3
+  cannot go below 2/20 = 0.1; 10 against 10 (184,756 relabellings, tested on
+  10,000 random ones) not below 2/10,001 (``permutation_method`` says which).
 
 Degenerate cases are explicit: no value -> no estimate; one value -> the
 value, no interval; all values equal -> the interval is that value (every
@@ -156,6 +158,28 @@ def improvement_interval(x, y, higher: bool = True) -> Interval:
     return Interval(p, float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1)), min(x.size, y.size))
 
 
+def _exact(n_x: int, n_y: int) -> bool:
+    """Whether ``permutation_p`` enumerates every relabelling of n_x seeds against n_y."""
+    return comb(n_x + n_y, n_x) <= N_RESAMPLES
+
+
+def permutation_method(n_x: int, n_y: int) -> str:
+    """How ``permutation_p`` tests n_x seeds against n_y, and the smallest p it can give.
+
+    Exact: only the observed labelling and its mirror are as extreme as complete
+    separation, so p >= 2 / C(n_x + n_y, n_x). Random (too many relabellings to
+    enumerate): scipy counts the observed labelling among the resamples, so
+    p >= 2 / (N_RESAMPLES + 1), a floor set by the resample count, not the data.
+    """
+    total = comb(n_x + n_y, n_x)
+    if _exact(n_x, n_y):
+        return (f"{n_x} seeds against {n_y}: exact over all {total:,} relabellings, "
+                f"so p ≥ 2/{total:,} = {2 / total:.2g}")
+    return (f"{n_x} seeds against {n_y}: {N_RESAMPLES:,} random relabellings (seed {SEED}) of "
+            f"the {total:,}, so p ≥ 2/{N_RESAMPLES + 1:,} = {2 / (N_RESAMPLES + 1):.1g}, "
+            "a floor of the method, not of the data")
+
+
 def permutation_p(x, y) -> float:
     """Two-sided permutation p-value of P(X > Y); exact for few seeds, never 0.
 
@@ -168,11 +192,9 @@ def permutation_p(x, y) -> float:
     both = np.concatenate([x, y])
     if np.all(both == both[0]):
         return 1.0
-    # scipy enumerates every relabelling when there are at most n_resamples of them.
-    exact = comb(x.size + y.size, x.size) <= N_RESAMPLES
     res = stats.permutation_test((x, y), _improvement, permutation_type="independent",
                                  alternative="two-sided", vectorized=True,
-                                 n_resamples=np.inf if exact else N_RESAMPLES,
+                                 n_resamples=np.inf if _exact(x.size, y.size) else N_RESAMPLES,
                                  rng=np.random.default_rng(SEED))
     return float(res.pvalue)
 
