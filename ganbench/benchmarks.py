@@ -8,7 +8,7 @@ variant, the seeds and the evaluation sample counts. See benchmarks/README.md.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -151,6 +151,13 @@ class BenchmarkConfig:
                 f"benchmark {self.name!r} has no profile {name!r}; it defines: {', '.join(sorted(self.profiles))}"
             )
         return self.profiles[name]
+
+    def with_seeds(self, profile: str, seeds: tuple[int, ...]) -> "BenchmarkConfig":
+        """This benchmark with ``profile`` run on ``seeds`` instead of its file's (if it has it)."""
+        if profile not in self.profiles:
+            return self
+        return replace(self, profiles={**self.profiles, profile: replace(self.profiles[profile],
+                                                                         seeds=tuple(seeds))})
 
     def run_configs(self, profile: str, device: str = "cpu") -> list[RunConfig]:
         """Every (variant, seed) run of a profile, in a fixed order."""

@@ -39,6 +39,7 @@ def main(plugins: tuple[str, ...]) -> None:
       ganbench list                 what can be trained
       ganbench run --all            train and score every benchmark
       ganbench report               rebuild tables and figures from results/
+      ganbench compare A B          do two result sets (other seeds, machine) agree?
       ganbench regress              CI stability check against results/baseline
       ganbench --plugin mygan run   also train the variants module `mygan` registers
     """
@@ -60,6 +61,7 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
 
 
 def _register() -> None:
+    from ganbench.cli.compare import compare_command
     from ganbench.cli.eval import eval_command
     from ganbench.cli.extractor import extractor_group
     from ganbench.cli.listing import list_command
@@ -70,7 +72,7 @@ def _register() -> None:
     from ganbench.cli.train import train_command
 
     for command in (list_command, train_command, eval_command, run_command, report_command, extractor_group,
-                    sweep_command, regress_command):
+                    sweep_command, regress_command, compare_command):
         main.add_command(command)
 
 

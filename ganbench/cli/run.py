@@ -31,11 +31,14 @@ from ganbench.benchmarks import DEFAULT_PROFILE, PROFILES
 @click.option("--progress-interval", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds between progress lines when the output is not a terminal (CI logs).")
 @click.option("--variant", "variants", multiple=True, help="Only these variants (repeatable).")
+@click.option("--seeds", callback=lambda ctx, param, value: parse_seeds(value), default=None,
+              metavar="LIST", help="Run these seeds instead of the profile's, e.g. 10-19 or 0,3,5-7: "
+              "a changed-seed check of the conclusions (`ganbench compare`); use another --out.")
 @click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True)
 def run_command(names, run_all, profile, out, workers, device, executor, address, checkpoint_dir, tensorboard_dir,
-                progress_interval, variants, force, report, benchmarks_dir) -> None:
+                progress_interval, variants, seeds, force, report, benchmarks_dir) -> None:
     """Train and score benchmarks NAMES (or --all) under equal compute budgets.
 
     Finished runs are skipped; an interrupted suite resumes where it stopped;
@@ -54,6 +57,8 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         raise ConfigError("--checkpoint-dir is for --executor ray; the local executor checkpoints into OUT/runs")
     live = TensorBoardLog(tensorboard_dir) if tensorboard_dir else None
     benchmarks = discover(benchmarks_dir, () if run_all else tuple(names))
+    if seeds:
+        benchmarks = [bench.with_seeds(profile, seeds) for bench in benchmarks]
     tasks = plan(benchmarks, profile, out, device=device, force=force, variants=tuple(variants))
     if not tasks:  # e.g. a mistyped --variant: say so rather than "0 runs", exit 0
         raise ConfigError(f"no runs selected: profile {profile!r} of {', '.join(b.name for b in benchmarks)}, "
@@ -82,6 +87,25 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         written = write_report(out)
         click.echo(f"report: {len(written)} files under {out}")
     sys.exit(1 if failed else 0)
+
+
+def parse_seeds(text: str | None) -> tuple[int, ...]:
+    """``"10-19"`` or ``"0,3,5-7"`` -> seeds, in order, each once; None -> ()."""
+    if text is None:
+        return ()
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            span = range(int(first), int(last or first) + 1)
+        except ValueError:
+            raise click.BadParameter(f"{part.strip()!r} is not a seed or a range; write e.g. 10-19 "
+                                     "or 0,3,5-7", param_hint="'--seeds'") from None
+        if not span:
+            raise click.BadParameter(f"range {part.strip()!r} is empty; write low-high",
+                                     param_hint="'--seeds'")
+        seeds += [s for s in span if s not in seeds]
+    return tuple(seeds)
 
 
 def _watched(tasks, interval, live, start) -> list:
