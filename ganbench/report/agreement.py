@@ -63,7 +63,8 @@ def compare_verdicts(a: list[BenchmarkTable], b: list[BenchmarkTable]) -> pd.Dat
             rb = sb.loc[key]
             va, vb = verdict(ra), verdict(rb)
             rows.append({"benchmark": table_a.benchmark, "variant": key[0], "metric": key[1],
-                         "primary": key[1] in table_a.primaries[:1], "verdict_a": va, "verdict_b": vb, "held": va == vb,
+                         "primary": key[1] in table_a.primaries[:1],
+                         "verdict_a": va, "verdict_b": vb, "held": va == vb,
                          "mean_a": ra["mean"], "ci_a": (ra["ci_low"], ra["ci_high"], ra["n"]),
                          "mean_b": rb["mean"], "ci_b": (rb["ci_low"], rb["ci_high"], rb["n"]),
                          "means_apart": _apart(ra, rb)})
