@@ -47,14 +47,16 @@ def _apart(a, b) -> bool:
     return not (a["ci_low"] <= b["mean"] <= a["ci_high"] or b["ci_low"] <= a["mean"] <= b["ci_high"])
 
 
+def _paired(a: list[BenchmarkTable], b: list[BenchmarkTable]):
+    """(table of A, table of B) for every benchmark both sets hold, in A's order."""
+    tables_b = {t.benchmark: t for t in b}
+    return [(t, tables_b[t.benchmark]) for t in a if t.benchmark in tables_b]
+
+
 def compare_verdicts(a: list[BenchmarkTable], b: list[BenchmarkTable]) -> pd.DataFrame:
     """One row per benchmark x variant x metric present in both sets."""
     rows = []
-    tables_b = {t.benchmark: t for t in b}
-    for table_a in a:
-        table_b = tables_b.get(table_a.benchmark)
-        if table_b is None:
-            continue
+    for table_a, table_b in _paired(a, b):
         sb = table_b.summary.set_index(["variant", "metric"])
         for ra in table_a.summary.to_dict("records"):
             key = (ra["variant"], ra["metric"])
@@ -74,10 +76,8 @@ def compare_verdicts(a: list[BenchmarkTable], b: list[BenchmarkTable]) -> pd.Dat
 def compare_targets(a: list[BenchmarkTable], b: list[BenchmarkTable]) -> pd.DataFrame:
     """Compute-to-target per benchmark x variant in both sets: finite median in both, or in neither."""
     rows = []
-    tables_b = {t.benchmark: t for t in b}
-    for table_a in a:
-        table_b = tables_b.get(table_a.benchmark)
-        if table_b is None or table_a.to_target is None or table_b.to_target is None:
+    for table_a, table_b in _paired(a, b):
+        if table_a.to_target is None or table_b.to_target is None:
             continue
         tb = table_b.to_target.set_index("variant")
         for ra in table_a.to_target.to_dict("records"):
