@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ganbench.leases import _process_is_alive
+
 ROOT = Path(__file__).resolve().parents[1]
 
 DRIVER = """
@@ -31,12 +33,8 @@ if __name__ == "__main__":
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:   # a zombie has exited; only its reaper is missing
-        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    # the suite's own liveness check: a zombie (exited, not yet reaped) counts as dead
+    return _process_is_alive(pid, start_time=None)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
