@@ -32,7 +32,6 @@ from ganbench.models import build_models, pack_samples
 from ganbench.pause import pause_point
 from ganbench.record import finish_record, finished_record, new_record, write_record
 from ganbench.variants import Variant, make_variant
-from ganbench.variants.base import ADAM_IMPL  # noqa: F401 (re-exported for perf scripts)
 
 #: The seconds budget's time source; tests replace it with a fake clock.
 clock = time.perf_counter

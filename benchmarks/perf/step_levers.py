@@ -1,7 +1,7 @@
 """Training-step levers on CPU, each against the default in the same run:
 
 * adam           -- Adam's for-loop implementation (torch's CPU default, ganbench's before) vs
-                    ``foreach=True`` vs ``fused=True`` (ganbench's default, ``trainer.ADAM_IMPL``);
+                    ``foreach=True`` vs ``fused=True`` (ganbench's default, ``variants.base.ADAM_IMPL``);
 * channels_last  -- NCHW vs ``channels_last=True`` (DCGAN only; the MLP has no layout);
 * compile        -- eager vs ``torch.compile`` (inductor's C++ kernels), as
                     ``train()`` applies it (``trainer.compile_models``). Compile
