@@ -166,10 +166,11 @@ def _exact(n_x: int, n_y: int) -> bool:
 def permutation_method(n_x: int, n_y: int) -> str:
     """How ``permutation_p`` tests n_x seeds against n_y, and the smallest p it can give.
 
-    Exact: only the observed labelling and its mirror are as extreme as complete
-    separation, so p >= 2 / C(n_x + n_y, n_x). Random (too many relabellings to
-    enumerate): scipy counts the observed labelling among the resamples, so
-    p >= 2 / (N_RESAMPLES + 1), a floor set by the resample count, not the data.
+    Exact: complete separation is the one labelling that extreme in its tail,
+    and the two-sided p doubles the smaller tail, so p >= 2 / C(n_x + n_y, n_x).
+    Random (too many relabellings to enumerate): scipy counts the observed
+    labelling among the resamples, so p >= 2 / (N_RESAMPLES + 1), a floor set
+    by the resample count, not the data.
     """
     total = comb(n_x + n_y, n_x)
     if _exact(n_x, n_y):
