@@ -13,6 +13,7 @@ from ganbench.config import Budget, RunConfig
 from ganbench.datasets import load_dataset
 from ganbench.errors import ConfigError
 from ganbench.models import Maxout, MlpCritic, MlpGenerator, build_models, init_normal
+from ganbench.record import read_record
 from ganbench.config import resolve
 from ganbench.trainer import build_run, train
 
@@ -162,9 +163,7 @@ def test_train_command_takes_every_paper_setting(tmp_path):
             "--pack", "2", "--z-dim", "3", "--out", str(tmp_path / "run")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    import json
-
-    record = json.loads((tmp_path / "run" / "record.json").read_text())
+    record = read_record(tmp_path / "run")
     c = record["config"]
     assert (c["g_width"], c["g_depth"], c["g_batch_norm"], c["d_width"], c["d_maxout_pieces"]) == (12, 4, True, 6, 5)
     assert (c["init_std"], c["lr"], c["betas"], c["lr_d"], c["betas_g"], c["pack"], c["z_dim"]) == (
@@ -176,9 +175,7 @@ def test_train_command_takes_the_spectral_norm_critic(tmp_path):
     result = CliRunner().invoke(main, ["train", "--variant", "vanilla", "--dataset", "ring8", "--budget", "2steps",
                                        "--d-norm", "spectral", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
-    import json
-
-    assert json.loads((tmp_path / "r" / "record.json").read_text())["config"]["d_norm"] == "spectral"
+    assert read_record(tmp_path / "r")["config"]["d_norm"] == "spectral"
 
 
 def test_train_command_rejects_a_bad_setting_by_name(tmp_path):
