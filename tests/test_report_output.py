@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import seaborn as sns
 from click.testing import CliRunner
 
 from ganbench.cli import GanbenchGroup
@@ -95,6 +96,19 @@ def test_palette_is_keyed_by_name():
     full = variant_palette(["wgan-gp", "vanilla", "lsgan"])
     assert list(full) == ["lsgan", "vanilla", "wgan-gp"]
     assert variant_palette(["lsgan", "wgan-gp", "vanilla", "lsgan"]) == full
+
+
+def test_palette_gives_the_variants_every_benchmark_runs_the_first_distinct_colours():
+    # Seven variants in two benchmarks, four labels in one reproduction
+    # benchmark: eleven names, more than the colour-blind palette's ten.
+    main = ["hinge", "loss-sensitive", "lsgan", "vanilla", "vanilla-mm", "wgan", "wgan-gp"]
+    labels = ["GAN", "PacGAN2", "PacGAN3", "PacGAN4"]
+    variants = main * 2 + labels
+    benchmarks = ["ring8"] * 7 + ["grid25"] * 7 + ["pacgan-ring8"] * 4
+    palette = variant_palette(variants, benchmarks)
+    colourblind = [tuple(c) for c in sns.color_palette("colorblind")]
+    assert [palette[v] for v in main] == colourblind[:7]
+    assert len(set(palette.values())) == 11
 
 
 def test_bad_record_is_named_and_skipped(tmp_path):

@@ -36,14 +36,29 @@ MODE_CENTERS = {"ring8": ring_centers(8, 1.0).numpy(), "grid25": grid_centers().
 _VIEW = {"ring8": 1.6, "grid25": 5.5}   # half-width of the plotted square
 
 
-def variant_palette(variants) -> dict[str, tuple]:
-    """One colour per variant, assigned in sorted-name order.
+def variant_palette(variants, benchmarks=None) -> dict[str, tuple]:
+    """One colour per variant name.
 
-    Build it once from every variant in the records (before any --variant
-    filter), so a variant keeps its colour in every figure and every report.
+    Build it once from every run in the records (before any --variant
+    filter), so a variant keeps its colour in every figure of the report.
+    ``variants`` and ``benchmarks`` are the runs' columns, row for row. Names
+    that appear in more benchmarks come first, then by name: the registered
+    variants, which every benchmark runs, take the colour-blind palette's ten
+    distinct colours before the method labels of a reproduction benchmark do
+    (sorted by name alone, eleven names fell back to evenly spaced hues, which
+    drew hinge, loss-sensitive and lsgan in three near-identical greens).
     """
-    names = sorted(set(variants))
-    colours = sns.color_palette("colorblind" if len(names) <= 10 else "husl", len(names))
+    variants = list(variants)
+    benchmarks = [None] * len(variants) if benchmarks is None else list(benchmarks)
+    seen_in: dict[str, set] = {}
+    for variant, benchmark in zip(variants, benchmarks):
+        seen_in.setdefault(variant, set()).add(benchmark)
+    names = sorted(seen_in, key=lambda name: (-len(seen_in[name]), name))
+    # Past ten names the darker variants of the same hues go to names listed
+    # later (reproduction labels), which rarely share a figure with the first ten.
+    colours = sns.color_palette("colorblind") + sns.color_palette("dark")
+    if len(names) > len(colours):
+        colours = sns.color_palette("husl", len(names))
     return {name: tuple(colours[i]) for i, name in enumerate(names)}
 
 

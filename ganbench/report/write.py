@@ -97,7 +97,7 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
     """
     formats = parse_formats(formats)
     records = load_records(results_dir)
-    palette = variant_palette(records.runs["variant"])   # before filtering: stable colours
+    palette = variant_palette(records.runs["variant"], records.runs["benchmark"])  # before filtering
     chosen = select(records, benchmarks, variants, metrics)
     out = Path(results_dir if out_dir is None else out_dir)
     tables = build_tables(chosen, view)
