@@ -21,9 +21,10 @@ def test_toy_benchmarks_run_wgan_gp_with_the_toy_lambda():
         assert options["vanilla"] == {}, path
 
 
-def copy_record(src: Path, dst: Path, **config) -> None:
+def copy_record(src: Path, dst: Path, spent=None, **config) -> None:
     record = json.loads(src.read_text())
     record["config"].update(config)
+    record["spent"].update(spent or {})
     record["seed"] = config.get("seed", record["seed"])
     dst.parent.mkdir(parents=True)
     dst.write_text(json.dumps(record))
@@ -48,3 +49,13 @@ def test_written_report_has_the_settings_section(tmp_path):
     write_report(tmp_path)
     readme = (tmp_path / "README.md").read_text()
     assert "## Variant settings" in readme and "| vanilla | n_critic=1, lr=0.0002, betas=(0.5, 0.999), d_norm=batch |" in readme
+
+
+def test_settings_give_the_median_steps_the_budget_bought(tmp_path):
+    src = ROOT / "results/runs/ring8/wgan/seed0/record.json"
+    runs = tmp_path / "runs/ring8/wgan"
+    for seed, (g, d) in enumerate([(8, 800), (30, 1200), (10, 1000)]):
+        copy_record(src, runs / f"seed{seed}/record.json", spent={"g_steps": g, "d_steps": d}, seed=seed)
+    text = settings_markdown(load_records(tmp_path))
+    assert "| variant | settings | steps (G / D) |" in text
+    assert "| wgan | n_critic=5, lr=5e-05, betas=(0.5, 0.999), d_norm=batch | 10 / 1000 |" in text

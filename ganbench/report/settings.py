@@ -1,5 +1,6 @@
 """The "Variant settings" section of the report: which optimiser settings,
-critic normalisation and variant options each variant ran with, per benchmark.
+critic normalisation and variant options each variant ran with, per benchmark,
+and how many generator and critic steps its equal compute budget bought.
 
 Read from each record's ``config`` (the resolved run config), so it shows what
 ran, whether it came from the variant's defaults or a benchmark file's
@@ -10,6 +11,7 @@ per value with their seeds.
 from __future__ import annotations
 
 import json
+import statistics
 
 from .load import Records
 
@@ -33,23 +35,36 @@ def _format(value) -> str:
 
 
 def settings_markdown(records: Records) -> str:
-    """A "## Variant settings" section, one table per benchmark ("" without records)."""
-    by_benchmark: dict[str, dict[str, dict[str, list[int]]]] = {}
+    """A "## Variant settings" section, one table per benchmark ("" without records).
+
+    The steps column is the median over seeds of the generator / critic steps
+    each run spent: under equal FLOPs a variant with costly iterations gets
+    few (wgan's 100-critic-step warm-up buys 8 generator steps in quick
+    stacked-fashion-mnist), which a reader needs in order to read its scores.
+    """
+    by_benchmark: dict[str, dict[str, dict[str, list[tuple]]]] = {}
     for run in records.runs.itertuples():
-        config = json.loads((records.root / run.record).read_text()).get("config", {})
-        seeds = by_benchmark.setdefault(run.benchmark, {}).setdefault(run.variant, {})
-        seeds.setdefault(run_settings(config), []).append(int(run.seed))
+        record = json.loads((records.root / run.record).read_text())
+        spent = record.get("spent") or {}
+        rows = by_benchmark.setdefault(run.benchmark, {}).setdefault(run.variant, {})
+        rows.setdefault(run_settings(record.get("config", {})), []).append(
+            (int(run.seed), spent.get("g_steps"), spent.get("d_steps")))
     if not by_benchmark:
         return ""
     parts = ["## Variant settings", "",
-             "What each variant ran with (its defaults, or the benchmark file's overrides), from the records.", ""]
+             "What each variant ran with (its defaults, or the benchmark file's overrides), from the records;"
+             " steps: generator / critic steps the budget bought, median over seeds.", ""]
     for benchmark in sorted(by_benchmark):
-        parts += [f"### {benchmark}", "", "| variant | settings |", "|---|---|"]
+        parts += [f"### {benchmark}", "", "| variant | settings | steps (G / D) |", "|---|---|--:|"]
         for variant, settings in sorted(by_benchmark[benchmark].items()):
-            if len(settings) == 1:
-                parts.append(f"| {variant} | {next(iter(settings))} |")
-            else:
-                for text, seeds in sorted(settings.items()):
-                    parts.append(f"| {variant} | {text} (seeds {', '.join(map(str, sorted(seeds)))}) |")
+            for text, runs in sorted(settings.items()):
+                seeds = "" if len(settings) == 1 else f" (seeds {', '.join(str(r[0]) for r in sorted(runs))})"
+                parts.append(f"| {variant} | {text}{seeds} | {_median_steps(runs, 1)} / {_median_steps(runs, 2)} |")
         parts.append("")
     return "\n".join(parts)
+
+
+def _median_steps(runs: list[tuple], column: int) -> str:
+    """Median of one steps column over runs, "?" where no record says."""
+    values = [run[column] for run in runs if run[column] is not None]
+    return f"{statistics.median(values):.0f}" if values else "?"
