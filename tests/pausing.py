@@ -1,5 +1,5 @@
 """Kill tests' event: start a command whose run ``run_id`` stops itself at ``step``
-(ganbench.pause), wait until it says so on a FIFO, then SIGKILL the whole process group."""
+(ganbench.training.pause), wait until it says so on a FIFO, then SIGKILL the whole process group."""
 
 import os
 import select
@@ -7,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from ganbench.pause import PAUSE, PAUSE_FIFO
+from ganbench.training.pause import PAUSE, PAUSE_FIFO
 
 
 def kill_when_paused(command: list[str], run_id: str, step: int, fifo_path: Path) -> None:

@@ -3,8 +3,10 @@
 import pytest
 import torch
 
-from ganbench import record, trainer
-from ganbench.config import Budget, RunConfig, resolve
+from ganbench.training import run_record as record
+
+from ganbench.training import trainer
+from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
 from ganbench.variants import base
 

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli import main
-from ganbench.budget import Spent
-from ganbench.config import Budget, RunConfig
-from ganbench.errors import ConfigError
-from ganbench.record import read_record
-from ganbench.trainer import train
+from ganbench.training.budget import Spent
+from ganbench.config.run import Budget, RunConfig
+from ganbench.core.errors import ConfigError
+from ganbench.core.record import read_record
+from ganbench.training.trainer import train
 
 # vanilla on ring8 (MLP width 128, batch 64): one critic step 29 655 040 FLOPs and one
 # generator step 21 233 664 (counted by FlopCounterMode), so an iteration costs 50 888 704.
@@ -59,7 +59,7 @@ def test_the_smallest_budget_named_trains_and_one_flop_less_does_not(tmp_path):
 
 
 def test_smallest_budget_text_rounds_up_and_parses():
-    from ganbench.budget import smallest_budget_text
+    from ganbench.training.budget import smallest_budget_text
 
     for cost in (ITERATION, 1.0001e9, 1e9, 999.5, 10_282_467_328):
         text = smallest_budget_text("flops", cost)
@@ -80,7 +80,7 @@ def test_budget_for_fewer_iterations_than_snapshots_warns_with_the_count_that_re
         record = train(ring8("1.6e8flops"), tmp_path / "run")
     steps = [s["g_step"] for s in record["snapshots"]]
     assert record["spent"]["g_steps"] == 3 and len(steps) - len(set(steps)) == 7
-    from ganbench.errors import GanbenchWarning
+    from ganbench.core.errors import GanbenchWarning
 
     assert all(issubclass(w.category, GanbenchWarning) for w in caught)
 
@@ -121,8 +121,9 @@ def test_suite_refuses_a_mistyped_benchmark_budget_before_any_run(tmp_path):
 
 def test_suite_check_measures_each_model_once(tmp_path, monkeypatch):
     """Seeds share one measurement: the check stays fast on a large plan."""
-    from ganbench import suite, trainer
-    from ganbench.benchmarks import load_benchmark
+    from ganbench.suite import tasks as suite
+    from ganbench.training import trainer
+    from ganbench.config.benchmarks import load_benchmark
 
     calls = []
     real = trainer.metered_run
@@ -134,7 +135,7 @@ def test_suite_check_measures_each_model_once(tmp_path, monkeypatch):
 
 
 def test_regress_refuses_a_mistyped_stability_budget(tmp_path):
-    from ganbench.regress import regress
+    from ganbench.regress.check import regress
 
     bench_file(tmp_path / "suite", "2e6flops")
     with pytest.raises(ConfigError, match=r"benchmark 'tiny', profile 'smoke'.*5\.09e7flops"):
@@ -158,8 +159,8 @@ def test_flops_counted_on_meta_equal_the_cpu_count_for_every_variant():
     import dataclasses
 
     from ganbench.datasets import load_dataset
-    from ganbench.suite import measured_meter
-    from ganbench.trainer import metered_run
+    from ganbench.suite.tasks import measured_meter
+    from ganbench.training.trainer import metered_run
     from ganbench.variants import VARIANTS
 
     data = load_dataset("ring8", "test")
@@ -300,7 +301,7 @@ def test_ganbench_offline_with_an_odd_value_is_an_error(monkeypatch):
     ('[profiles.smoke]\nbudget = "1e9flops"\neval = { extractor = "inceptoin" }\n', "unknown extractor 'inceptoin'"),
 ])
 def test_benchmark_file_mistakes_fail_at_load(text, says, tmp_path):
-    from ganbench.benchmarks import load_benchmark
+    from ganbench.config.benchmarks import load_benchmark
 
     if "[profiles" not in text:
         text += '[profiles.smoke]\nbudget = "1e9flops"\n'
@@ -311,8 +312,8 @@ def test_benchmark_file_mistakes_fail_at_load(text, says, tmp_path):
 
 
 def test_n_real_larger_than_the_test_split_fails_before_any_run(tmp_path, monkeypatch):
-    from ganbench import suite
-    from ganbench.benchmarks import load_benchmark
+    from ganbench.suite import tasks as suite
+    from ganbench.config.benchmarks import load_benchmark
 
     monkeypatch.setenv("GANBENCH_DATA_DIR", str(tiny_fmnist(tmp_path / "fm")))  # 20 test images
     path = tmp_path / "b.toml"
@@ -337,9 +338,9 @@ def finished_run(tmp_path) -> Path:
 def test_a_record_from_another_version_is_never_overwritten(rewrite, tmp_path):
     import json
 
-    from ganbench.errors import GanbenchError
-    from ganbench.suite import Task, execute
-    from ganbench.benchmarks import EvalSettings
+    from ganbench.core.errors import GanbenchError
+    from ganbench.suite.tasks import Task, execute
+    from ganbench.config.benchmarks import EvalSettings
 
     run_dir = finished_run(tmp_path)
     path = run_dir / "record.json"

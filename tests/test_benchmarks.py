@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.benchmarks import PROFILES, discover, load_benchmark
-from ganbench.config import Budget
-from ganbench.errors import ConfigError, UnknownNameError
+from ganbench.config.benchmarks import PROFILES, discover, load_benchmark
+from ganbench.config.run import Budget
+from ganbench.core.errors import ConfigError, UnknownNameError
 from ganbench.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ganbench.checkpoint_store import CheckpointStore
+from ganbench.suite.checkpoint_store import CheckpointStore
 
 RUN = "ring8/vanilla/seed0"
 
@@ -38,7 +38,7 @@ def test_push_then_pull_on_another_node_restores_checkpoint_and_snapshots(tmp_pa
 def test_a_url_without_fsspec_names_the_extra(tmp_path, monkeypatch):
     import sys
 
-    from ganbench.errors import ConfigError
+    from ganbench.core.errors import ConfigError
 
     monkeypatch.setitem(sys.modules, "fsspec", None)
     with pytest.raises(ConfigError, match=r"ganbench\[fsspec\]"):

@@ -11,7 +11,7 @@ import torch
 
 from ganbench.datasets import idx, load_dataset, to_model_space, to_uint8
 from ganbench.datasets.mixtures import grid_centers, ring_centers
-from ganbench.errors import DatasetError, UnknownNameError
+from ganbench.core.errors import DatasetError, UnknownNameError
 
 
 def write_idx(path, array: np.ndarray, gz=True):

@@ -3,8 +3,8 @@ torch's kernel level and the MKL/oneDNN builds."""
 
 import torch
 
-from ganbench import record as rec
-from ganbench.record import comparable, cpu_info, device_info
+from ganbench.core import record as rec
+from ganbench.core.record import comparable, cpu_info, device_info
 
 X86 = """processor\t: 0
 vendor_id\t: GenuineIntel

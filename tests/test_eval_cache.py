@@ -8,12 +8,13 @@ import pytest
 import torch
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-from ganbench import evaluate
-from ganbench.config import Budget, RunConfig
+from ganbench.core.mapping import from_mapping
+from ganbench.evaluation import evaluate
+from ganbench.config.run import Budget, RunConfig
 from ganbench.datasets import load_dataset
 from ganbench.metrics import cache, fidelity, score_images
 from ganbench.metrics.fidelity import dc_radii, density_coverage, precision_recall, prc_radii
-from ganbench.trainer import train
+from ganbench.training.trainer import train
 
 N = 300  # generated and real images: a second or two of extraction on one thread
 EXT = "fmnist-cnn"
@@ -138,7 +139,7 @@ def test_evaluate_builds_the_generator_once_per_run(ring_run, monkeypatch):
 
 def test_a_reused_generator_gives_each_snapshots_own_samples(ring_run):
     record = evaluate.read_record(ring_run)
-    config = evaluate.from_mapping(RunConfig, record["config"], "record")
+    config = from_mapping(RunConfig, record["config"], "record")
     info = load_dataset("ring8", "test").info
     shared = evaluate._build_generator(config, info)
     for snap in reversed(record["snapshots"]):  # the shared module carries the previous snapshot's weights

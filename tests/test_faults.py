@@ -26,16 +26,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import ganbench.io
-import ganbench.trainer
-from ganbench.benchmarks import load_benchmark
+import ganbench.core.io
+import ganbench.training.trainer
+from ganbench.config.benchmarks import load_benchmark
 from ganbench.cli import main
-from ganbench.config import Budget, RunConfig
-from ganbench.errors import GanbenchError
-from ganbench.record import comparable, read_record
-from ganbench.regress import run_tasks
-from ganbench.suite import CLAIM, claim, execute, plan, release
-from ganbench.trainer import train
+from ganbench.config.run import Budget, RunConfig
+from ganbench.core.errors import GanbenchError
+from ganbench.core.record import comparable, read_record
+from ganbench.regress.check import run_tasks
+from ganbench.suite.tasks import CLAIM, claim, execute, plan, release
+from ganbench.training.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # 120 generator steps of lsgan on ring8, a checkpoint every 20: about a second.
@@ -46,7 +46,7 @@ CONFIG = RunConfig("lsgan", "ring8", 3, Budget.parse("1e12flops", max_g_steps=12
 def reference(tmp_path_factory):
     """The uninterrupted run, and how many steps and file renames it makes."""
     counts = {"step": 0, "write": 0}
-    account, replace = ganbench.trainer.account, os.replace
+    account, replace = ganbench.training.trainer.account, os.replace
 
     def counting(kind, fn):
         def wrapped(*args, **kwargs):
@@ -54,11 +54,11 @@ def reference(tmp_path_factory):
             return fn(*args, **kwargs)
         return wrapped
 
-    ganbench.trainer.account, os.replace = counting("step", account), counting("write", replace)
+    ganbench.training.trainer.account, os.replace = counting("step", account), counting("write", replace)
     try:
         record = train(CONFIG, tmp_path_factory.mktemp("reference"))
     finally:
-        ganbench.trainer.account, os.replace = account, replace
+        ganbench.training.trainer.account, os.replace = account, replace
     return record, counts
 
 
@@ -67,8 +67,9 @@ def reference(tmp_path_factory):
 KILL_SCRIPT = textwrap.dedent("""
     import json, os, signal, sys, torch
     torch.set_num_threads(1)
-    import ganbench.trainer as trainer
-    from ganbench.config import RunConfig, from_mapping
+    import ganbench.training.trainer as trainer
+    from ganbench.config.run import RunConfig
+    from ganbench.core.mapping import from_mapping
     run_dir, config, hook, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     calls = [0]
     def kill_on_nth(fn):
@@ -181,7 +182,7 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_by_the_trainer(referenc
 # --- two `ganbench run` processes on one results directory --------------------------------------------------------
 
 SITECUSTOMIZE = textwrap.dedent("""
-    # Loaded by every interpreter of the test (workers too). When ganbench.trainer is
+    # Loaded by every interpreter of the test (workers too). When ganbench.training.trainer is
     # imported, wrap build_run so each run a process starts training is logged with
     # its suite's tag, and hold every run at a barrier until the test opens the gate:
     # the first run of each suite announces itself on the FIFO, then blocks on a
@@ -212,7 +213,7 @@ SITECUSTOMIZE = textwrap.dedent("""
 
     class Hook(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path, target=None):
-            if name != "ganbench.trainer":
+            if name != "ganbench.training.trainer":
                 return None
             sys.meta_path.remove(self)
             spec = importlib.util.find_spec(name)
@@ -287,11 +288,11 @@ def test_a_visible_claim_always_names_its_live_owner(tmp_path, monkeypatch):
 # --- a full disk / read-only directory while writing ----------------------------------------------------------------
 
 class FullDisk:
-    """Makes ganbench.io's writes of files named ``name`` fail with ENOSPC after ``allowed`` good ones."""
+    """Makes ganbench.core.io's writes of files named ``name`` fail with ENOSPC after ``allowed`` good ones."""
 
     def __init__(self, monkeypatch, name="record.json", allowed=0):
         self.name, self.allowed, self.last = name, allowed, None
-        real_mkstemp, real_fdopen = ganbench.io.tempfile.mkstemp, ganbench.io.os.fdopen
+        real_mkstemp, real_fdopen = ganbench.core.io.tempfile.mkstemp, ganbench.core.io.os.fdopen
 
         def mkstemp(*args, **kwargs):
             fd, path = real_mkstemp(*args, **kwargs)
@@ -306,8 +307,8 @@ class FullDisk:
                 self.allowed -= 1
             return fh
 
-        monkeypatch.setattr(ganbench.io.tempfile, "mkstemp", mkstemp)
-        monkeypatch.setattr(ganbench.io.os, "fdopen", fdopen)
+        monkeypatch.setattr(ganbench.core.io.tempfile, "mkstemp", mkstemp)
+        monkeypatch.setattr(ganbench.core.io.os, "fdopen", fdopen)
 
 
 class NoSpace:
@@ -361,7 +362,7 @@ def test_cli_reports_write_failures_without_traceback(tmp_path, monkeypatch, fau
     else:
         def read_only(*args, **kwargs):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-        monkeypatch.setattr(ganbench.io.tempfile, "mkstemp", read_only)
+        monkeypatch.setattr(ganbench.core.io.tempfile, "mkstemp", read_only)
     result = CliRunner().invoke(main, ["train", "--variant", "lsgan", "--dataset", "ring8", "--budget", "1e9flops",
                                        "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "error: cannot write" in result.output and message in result.output
@@ -386,7 +387,7 @@ def write_record_as_unprivileged(path):
             os.setgid(NOBODY)
             os.setuid(NOBODY)
             try:
-                ganbench.io.atomic_write_json(Path(path.name), {})
+                ganbench.core.io.atomic_write_json(Path(path.name), {})
                 message = ""
             except GanbenchError as exc:
                 message = str(exc)
@@ -410,7 +411,7 @@ def test_read_only_results_directory_for_real(tmp_path):
             message = write_record_as_unprivileged(run / "record.json")
         else:
             with pytest.raises(GanbenchError) as caught:
-                ganbench.io.atomic_write_json(run / "record.json", {})
+                ganbench.core.io.atomic_write_json(run / "record.json", {})
             message = str(caught.value)
     finally:
         run.chmod(0o755)
@@ -438,7 +439,7 @@ INJECT = {("lsgan", 1): (23, "g_loss", float("nan")), ("vanilla", 0): (7, "d_los
 def test_non_finite_loss_at_a_chosen_step_is_recorded_and_the_suite_goes_on(tmp_path, monkeypatch):
     (tmp_path / "steps.toml").write_text(STEPS_SUITE)
     tasks = plan([load_benchmark(tmp_path / "steps.toml")], "smoke", tmp_path / "out")
-    real, calls = ganbench.trainer.train_iteration, {}
+    real, calls = ganbench.training.trainer.train_iteration, {}
 
     def injecting(run, n_critic=None):
         d_losses, g_loss = real(run, n_critic)
@@ -449,7 +450,7 @@ def test_non_finite_loss_at_a_chosen_step_is_recorded_and_the_suite_goes_on(tmp_
             return (d_losses[:-1] + [value], g_loss) if loss == "d_loss" else (d_losses, value)
         return d_losses, g_loss
 
-    monkeypatch.setattr(ganbench.trainer, "train_iteration", injecting)
+    monkeypatch.setattr(ganbench.training.trainer, "train_iteration", injecting)
     outcomes = {o.run_id: o.status for o in run_tasks(tasks, workers=0)}
     assert outcomes == {t.run_id: "diverged" if (t.config.variant, t.config.seed) in INJECT else "finished"
                         for t in tasks}

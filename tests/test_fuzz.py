@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-import ganbench.executors
-import ganbench.regress
-from ganbench.benchmarks import load_benchmark
+import ganbench.suite.executors
+import ganbench.regress.check
+from ganbench.config.benchmarks import load_benchmark
 from ganbench.cli import GanbenchGroup, main
 from ganbench.cli.regress import regress_command
-from ganbench.config import Budget
-from ganbench.errors import ConfigError, GanbenchError
-from ganbench.suite import Outcome
-from ganbench.trainer import train
+from ganbench.config.run import Budget
+from ganbench.core.errors import ConfigError, GanbenchError
+from ganbench.suite.tasks import Outcome
+from ganbench.training.trainer import train
 from ganbench.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,8 +252,8 @@ run_args = st.tuples(
 @FUZZ
 @given(args=run_args)
 def test_fuzzed_run_command_lines(args, monkeypatch):
-    monkeypatch.setattr(ganbench.executors, "run_local", lambda tasks, workers=None, **_: iter(()))  # plan, never train
-    monkeypatch.setattr(ganbench.executors, "run_ray", lambda tasks, address=None, **_: iter(()))
+    monkeypatch.setattr(ganbench.suite.executors, "run_local", lambda tasks, workers=None, **_: iter(()))  # plan, never train
+    monkeypatch.setattr(ganbench.suite.executors, "run_ray", lambda tasks, address=None, **_: iter(()))
     out = tempfile.mkdtemp()
     try:
         result = CliRunner().invoke(main, ["run", "--out", out, "--no-report", "--benchmarks-dir",
@@ -276,7 +276,7 @@ def test_fuzzed_regress_command_lines(args, monkeypatch):
     def crash_every_run(tasks, workers):  # no training: every run "fails", the rest is real
         return iter([Outcome(t.run_id, "failed", error="fuzz: not run") for t in tasks])
 
-    monkeypatch.setattr(ganbench.regress, "run_tasks", crash_every_run)
+    monkeypatch.setattr(ganbench.regress.check, "run_tasks", crash_every_run)
     runner = CliRunner()
     with runner.isolated_filesystem():
         result = runner.invoke(GanbenchGroup(commands=[regress_command]), ["regress"] + args)

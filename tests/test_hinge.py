@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from ganbench.config import Budget, RunConfig
+from ganbench.config.run import Budget, RunConfig
 from ganbench.datasets import DatasetInfo
 from ganbench.models import build_models
-from ganbench.trainer import train
+from ganbench.training.trainer import train
 from ganbench.variants import make_variant
 
 

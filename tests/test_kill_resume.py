@@ -4,7 +4,7 @@ ring8 (and loss-sensitive's gradient-norm option, which draws inside its
 penalty) and for a DCGAN image run with batch norm.
 
 The kill is synchronised on an event, not on the clock: the child stops itself
-at the step (ganbench.pause, GANBENCH_TEST_PAUSE) and the test wakes on
+at the step (ganbench.training.pause, GANBENCH_TEST_PAUSE) and the test wakes on
 ``waitpid(WUNTRACED)``. The step lies between checkpoints, so the resumed run
 redoes the steps the kill lost.
 """
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from ganbench.config import Budget, RunConfig
-from ganbench.io import safe_torch_load
-from ganbench.pause import PAUSE
-from ganbench.record import comparable, read_record
-from ganbench.trainer import train
+from ganbench.config.run import Budget, RunConfig
+from ganbench.core.io import safe_torch_load
+from ganbench.training.pause import PAUSE
+from ganbench.core.record import comparable, read_record
+from ganbench.training.trainer import train
 from ganbench.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +30,9 @@ STEPS, CHECKPOINT_EVERY, KILL_AT = 12, 5, 8  # resumes from step 5, redoes 6-8
 SCRIPT = """
 import json, sys, torch
 torch.set_num_threads(1)
-from ganbench.config import RunConfig, from_mapping
-from ganbench.trainer import train
+from ganbench.config.run import RunConfig
+from ganbench.core.mapping import from_mapping
+from ganbench.training.trainer import train
 train(from_mapping(RunConfig, json.loads(sys.argv[2]), "test"), sys.argv[1])
 """
 

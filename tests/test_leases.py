@@ -3,8 +3,8 @@
 import os
 import socket
 
-from ganbench import leases
-from ganbench.leases import CLAIM, LEASE_SECONDS, claim, claim_is_live, refresh_held, release
+from ganbench.suite import leases
+from ganbench.suite.leases import CLAIM, LEASE_SECONDS, claim, claim_is_live, refresh_held, release
 
 T0 = 1_700_000_000.0  # a fixed "now" for the injectable clock
 

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from ganbench.config import Budget, RunConfig, resolve
+from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
-from ganbench.trainer import build_run, train
+from ganbench.training.trainer import build_run, train
 from ganbench.variants import make_variant
 
 REFERENCE_L1 = 0.0002  # lsgan.lua / lsgan-gp.py lambda, on the L1 distance of 64x64x3 images

@@ -4,12 +4,12 @@ real and fake with fake; pack = 1 is the trainer as it was."""
 import pytest
 import torch
 
-from ganbench.budget import measure_step_flops
-from ganbench.config import Budget, RunConfig, resolve
+from ganbench.training.budget import measure_step_flops
+from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 from ganbench.models import pack_samples
-from ganbench.trainer import build_run, train, train_iteration
+from ganbench.training.trainer import build_run, train, train_iteration
 from ganbench.variants import VARIANTS
 
 

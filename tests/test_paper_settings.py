@@ -6,16 +6,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganbench.benchmarks import load_benchmark
-from ganbench.budget import BudgetMeter, Spent
+from ganbench.config.benchmarks import load_benchmark
+from ganbench.training.budget import BudgetMeter, Spent
 from ganbench.cli import main
-from ganbench.config import Budget, RunConfig
+from ganbench.config.run import Budget, RunConfig
 from ganbench.datasets import load_dataset
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 from ganbench.models import Maxout, MlpCritic, MlpGenerator, build_models, init_normal
-from ganbench.record import read_record
-from ganbench.config import resolve
-from ganbench.trainer import build_run, train
+from ganbench.core.record import read_record
+from ganbench.config.run import resolve
+from ganbench.training.trainer import build_run, train
 
 
 def cfg(budget="3steps", **kw):

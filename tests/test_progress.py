@@ -3,11 +3,11 @@
 import io
 from pathlib import Path
 
-from ganbench.benchmarks import discover
-from ganbench.executors import run_local
-from ganbench.progress import Reporter, SuiteProgress
-from ganbench.record import read_record
-from ganbench.suite import Outcome, plan
+from ganbench.config.benchmarks import discover
+from ganbench.suite.executors import run_local
+from ganbench.suite.progress import Reporter, SuiteProgress
+from ganbench.core.record import read_record
+from ganbench.suite.tasks import Outcome, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ganbench.baseline import read_baseline, write_baseline
-from ganbench.benchmarks import discover
+from ganbench.regress.baseline import read_baseline, write_baseline
+from ganbench.config.benchmarks import discover
 from ganbench.cli import GanbenchGroup
 from ganbench.cli.regress import regress_command
-from ganbench.errors import GanbenchError
-from ganbench.regress import K, Result, compare, junit_xml, regress, render_table, suite_fingerprint, tolerance
+from ganbench.core.errors import GanbenchError
+from ganbench.regress.check import K, Result, compare, regress, suite_fingerprint, tolerance
+from ganbench.regress.render import junit_xml, render_table
 from ganbench.variants import VARIANTS
 from ganbench.variants.lsgan import CODINGS, Lsgan
 

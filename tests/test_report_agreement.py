@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from ganbench.benchmarks import load_benchmark
+from ganbench.config.benchmarks import load_benchmark
 from ganbench.cli import main
 from ganbench.cli.run import parse_seeds
 from ganbench.report.agreement import (agreement_markdown, compare_targets, compare_verdicts,
@@ -116,7 +116,7 @@ def test_run_seeds_option_reaches_the_plan(monkeypatch, tmp_path):
         seen.extend(c.seed for b in benchmarks for c in b.run_configs(profile))
         return []
 
-    monkeypatch.setattr("ganbench.suite.plan", plan)
+    monkeypatch.setattr("ganbench.suite.tasks.plan", plan)
     result = CliRunner().invoke(main, ["run", "ring8", "--seeds", "10-12", "--variant", "vanilla",
                                        "--benchmarks-dir", str(ROOT / "benchmarks"),
                                        "--out", str(tmp_path)])

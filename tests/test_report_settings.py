@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ganbench.benchmarks import load_benchmark
+from ganbench.config.benchmarks import load_benchmark
 from ganbench.report.load import load_records
 from ganbench.report.settings import settings_markdown
 

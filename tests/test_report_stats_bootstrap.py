@@ -177,7 +177,7 @@ def _snap(fraction, modes, hq):
 
 def test_compute_to_target_with_a_seed_that_never_reaches_it(tmp_path):
     from ganbench.report.target import cost_to_target, run_costs
-    from ganbench.targets import parse_target
+    from ganbench.config.targets import parse_target
 
     target = parse_target({"modes": {"at_least": 8}, "high_quality": {"at_least": 90}})
     runs = {0: [(0.25, 8, 80), (0.5, 8, 91), (0.75, 8, 95), (1.0, 8, 96)],   # at 0.5
@@ -197,7 +197,7 @@ def test_compute_to_target_with_a_seed_that_never_reaches_it(tmp_path):
 
 
 def test_real_multiple_target_and_median_interval():
-    from ganbench.targets import parse_target
+    from ganbench.config.targets import parse_target
     (cond,) = parse_target({"fid/x": {"at_most_real_multiple": 5}})
     assert cond.holds(4.9, {"fid/x": 1.0}) and not cond.holds(5.1, {"fid/x": 1.0})
     assert not cond.holds(1.0, {})            # no real-data record: cannot be judged reached

@@ -9,7 +9,7 @@ import pytest
 
 from ganbench.report.literature import LiteratureResult
 from ganbench.report.load import load_records
-from ganbench.report.naming import metric_label, primary_metrics, sort_metrics
+from ganbench.metrics.naming import metric_label, primary_metrics, sort_metrics
 from ganbench.report.render import benchmark_latex, benchmark_markdown, literature_markdown
 from ganbench.report.stats import bootstrap_mean, holm, permutation_p, t_interval
 from ganbench.report.tables import build_tables, format_interval, sci

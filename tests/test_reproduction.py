@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.benchmarks import discover
+from ganbench.config.benchmarks import discover
 from ganbench.report import write_report
 from ganbench.report.literature import REPRODUCED_BY, RESULTS, load_table
 from ganbench.report.load import load_records

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ganbench.benchmarks import discover
+from ganbench.config.benchmarks import discover
 from ganbench.cli import main
-from ganbench.executors import run_local
-from ganbench.record import comparable, read_record
-from ganbench.suite import _proc_stat, claim, plan, release
+from ganbench.suite.executors import run_local
+from ganbench.core.record import comparable, read_record
+from ganbench.suite.tasks import _proc_stat, claim, plan, release
 from ganbench.variants import VARIANTS
 from tests.pausing import kill_when_paused
 
@@ -122,7 +122,7 @@ def test_claims_of_zombies_and_reused_pids_are_stale(tmp_path):
 def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(tmp_path),
                "--workers", "2", "--no-report", "--benchmarks-dir", str(ROOT / "benchmarks")]
-    # The event: the fourth run of the plan stops itself at step 5 (ganbench.pause) and says so on
+    # The event: the fourth run of the plan stops itself at step 5 (ganbench.training.pause) and says so on
     # a FIFO; by then the two workers have finished at least one earlier run.
     victim = smoke_tasks(tmp_path, names=("ring8",))[3].run_id
     kill_when_paused(command, victim, 5, tmp_path / "paused")
@@ -152,7 +152,7 @@ def test_cli_run_reports_summary_and_rejects_missing_names(tmp_path):
 @pytest.mark.slow
 def test_ray_executor_matches_local_records(suite_out, tmp_path):
     ray = pytest.importorskip("ray")
-    from ganbench.executors import run_ray
+    from ganbench.suite.executors import run_ray
 
     out, _ = suite_out
     tasks = smoke_tasks(tmp_path, names=("ring8",), variants=("vanilla", "loss-sensitive"))

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli import main
-from ganbench.record import read_record
+from ganbench.core.record import read_record
 from ganbench.sweep import goal_for, write_sweep_report
 from ganbench.sweep.scoring import read_trial
 from ganbench.sweep.study import trial_seed
@@ -51,7 +51,7 @@ def resumed(tmp_path_factory):
     root = out / "sweeps" / "ring8"
     # The event: the sweep hands its 8 runs to the pool in trial-major order (trial0 vanilla,
     # trial0 wgan-gp, trial1 vanilla, trial1 wgan-gp, ...), so with 2 workers the fourth, trial1
-    # of wgan-gp, starts only after two runs finished; it stops itself at step 5 (ganbench.pause)
+    # of wgan-gp, starts only after two runs finished; it stops itself at step 5 (ganbench.training.pause)
     # and says so on a FIFO.
     victim = f"ring8/{VARIANTS[1]}/seed{trial_seed(1)}"
     kill_when_paused(COMMAND + ARGS + ["--out", str(out), "--no-report"], victim, 5, out / "paused")

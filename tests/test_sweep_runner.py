@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.benchmarks import discover
-from ganbench.record import SCHEMA_VERSION, write_record
-from ganbench.suite import Outcome
+from ganbench.config.benchmarks import discover
+from ganbench.core.record import SCHEMA_VERSION, write_record
+from ganbench.suite.tasks import Outcome
 from ganbench.sweep import SweepPlan, rerun_best, run_sweep, write_sweep_report
 
 optuna = pytest.importorskip("optuna")

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.benchmarks import discover
-from ganbench.config import Budget, RunConfig
-from ganbench.errors import ConfigError
-from ganbench.sweep.space import apply_params, load_spaces, params_of, parse_space, variant_space
+from ganbench.config.benchmarks import discover
+from ganbench.config.run import Budget, RunConfig
+from ganbench.core.errors import ConfigError
+from ganbench.config.search_space import apply_params, load_spaces, params_of, parse_space, variant_space
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDE = {

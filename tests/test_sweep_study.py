@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.benchmarks import discover
-from ganbench.errors import ConfigError, GanbenchError
+from ganbench.config.benchmarks import discover
+from ganbench.core.errors import ConfigError, GanbenchError
 from ganbench.sweep import SweepPlan, goal_for, write_sweep_report
 from ganbench.sweep.scoring import TrialResult, best_trial, score_record
 

@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from ganbench.errors import ConfigError
-from ganbench.live import TensorBoardLog
-from ganbench.record import SCHEMA_VERSION, write_record
-from ganbench.suite import Outcome
+from ganbench.core.errors import ConfigError
+from ganbench.suite.live import TensorBoardLog
+from ganbench.core.record import SCHEMA_VERSION, write_record
+from ganbench.suite.tasks import Outcome
 
 RUN = "ring8/vanilla/seed0"
 

@@ -5,12 +5,12 @@ import os
 import pytest
 import torch
 
-from ganbench.config import Budget, RunConfig
-from ganbench.errors import CheckpointError
-from ganbench.io import safe_torch_load
-from ganbench.record import comparable, read_record
-import ganbench.trainer
-from ganbench.trainer import train
+from ganbench.config.run import Budget, RunConfig
+from ganbench.core.errors import CheckpointError
+from ganbench.core.io import safe_torch_load
+from ganbench.core.record import comparable, read_record
+import ganbench.training.trainer
+from ganbench.training.trainer import train
 from ganbench.variants import VARIANTS, register_variant
 from ganbench.variants.vanilla import Vanilla
 from tests.test_flops import analytic_step_flops, ring8_layers
@@ -99,7 +99,7 @@ class FakeClock:
 
 
 def test_seconds_budget_on_a_fake_clock(tmp_path, monkeypatch):
-    monkeypatch.setattr(ganbench.trainer, "clock", FakeClock())
+    monkeypatch.setattr(ganbench.training.trainer, "clock", FakeClock())
     timed = train(config(budget=Budget.parse("0.5s")), tmp_path / "sec")
     # 1/32 s per iteration (binary fractions: exact sums): 16 iterations fill 0.5 s to the bit,
     # a 17th is predicted from the recent mean and refused.
@@ -163,7 +163,7 @@ def test_pickled_object_checkpoint_is_refused(tmp_path):
 
 
 def test_other_config_in_run_dir_is_refused(tmp_path):
-    from ganbench.errors import GanbenchError
+    from ganbench.core.errors import GanbenchError
 
     cfg = config(checkpoint_every=2, budget=Budget.parse("1e12flops", max_g_steps=4))
     train(cfg, tmp_path)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganbench.errors import ConfigError, UnknownNameError
+from ganbench.core.errors import ConfigError, UnknownNameError
 from ganbench.variants import VARIANTS, Defaults, Variant, make_variant, register_variant
 from ganbench.variants.base import gradient_penalty
 
@@ -195,8 +195,8 @@ def test_a_sixth_variant_is_one_decorated_class():
         assert "hinge-test" in VARIANTS.names()
         v = make_variant("hinge-test")
         assert v.d_objective(REAL, FAKE).item() == pytest.approx((0 + 2.0) / 2 + (1.5 + 0) / 2)
-        from ganbench.config import Budget, RunConfig
-        from ganbench.trainer import train
+        from ganbench.config.run import Budget, RunConfig
+        from ganbench.training.trainer import train
 
         import tempfile
 

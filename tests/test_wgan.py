@@ -5,10 +5,10 @@ charged at its real cost."""
 import pytest
 import torch
 
-from ganbench.budget import BudgetMeter, Spent
-from ganbench.config import Budget, RunConfig, resolve
+from ganbench.training.budget import BudgetMeter, Spent
+from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
-from ganbench.trainer import build_run, train, train_iteration
+from ganbench.training.trainer import build_run, train, train_iteration
 from ganbench.variants import make_variant
 
 REAL = torch.tensor([2.0, -1.0])

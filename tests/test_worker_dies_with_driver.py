@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.leases import _process_is_alive
+from ganbench.suite.leases import _process_is_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 
 DRIVER = """
 import multiprocessing as mp, os, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from ganbench.executors import _init_worker
+from ganbench.suite.executors import _init_worker
 
 if __name__ == "__main__":
     pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=_init_worker,

@@ -8,9 +8,9 @@ import sys
 from concurrent.futures import Future
 from types import SimpleNamespace
 
-from ganbench import executors
-from ganbench.executors import WORKER_MALLOC_ENV, worker_malloc_env
-from ganbench.suite import Outcome
+from ganbench.suite import executors
+from ganbench.suite.executors import WORKER_MALLOC_ENV, worker_malloc_env
+from ganbench.suite.tasks import Outcome
 
 
 def test_tunables_are_set_while_workers_start_and_removed_after(monkeypatch):
@@ -53,9 +53,9 @@ def test_the_local_pool_starts_inside_the_tunables(monkeypatch):
 TRAIN = """
 import json, sys, torch
 torch.set_num_threads(1)
-from ganbench.config import Budget, RunConfig
-from ganbench.record import comparable
-from ganbench.trainer import train
+from ganbench.config.run import Budget, RunConfig
+from ganbench.core.record import comparable
+from ganbench.training.trainer import train
 r = train(RunConfig("vanilla", "ring8", 0, Budget.parse("1e12flops", max_g_steps=40)), sys.argv[1])
 print(json.dumps({"comparable": comparable(r), "allocator": r["device"]["allocator_env"]}))
 """

@@ -1,6 +1,6 @@
 """Helpers shared by the speed benchmarks in ``benchmarks/perf/``.
 
-Everything here measures ganbench's real code paths (``ganbench.trainer.train``,
+Everything here measures ganbench's real code paths (``ganbench.training.trainer.train``,
 ``build_run``, ``train_iteration``, ``measure_step_flops``); the only code of our
 own is the bare reference loop in :func:`bare_loop` and the timing wrappers in
 :class:`TrainTimer`, which wrap trainer functions from outside without
@@ -24,9 +24,9 @@ from typing import Iterator, Optional
 
 import torch
 
-from ganbench import trainer
-from ganbench.budget import measure_step_flops
-from ganbench.config import Budget, RunConfig, resolve
+from ganbench.training import trainer
+from ganbench.training.budget import measure_step_flops
+from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
 from ganbench.models import build_models
 from ganbench.variants import make_variant
@@ -62,7 +62,7 @@ def profile_config(variant: str, dataset: str, profile: str, **overrides) -> Run
     real budget (``profile="defaults"``: RunConfig defaults, unlimited FLOPs)."""
     if profile == "defaults":
         return run_config(variant, dataset, **overrides)
-    from ganbench.benchmarks import load_benchmark
+    from ganbench.config.benchmarks import load_benchmark
 
     configs = [c for c in load_benchmark(BENCHMARKS_DIR / f"{dataset}.toml").run_configs(profile) if c.variant == variant]
     if not configs:
@@ -265,12 +265,9 @@ def same_tensors(a: Optional[dict], b: Optional[dict]) -> bool:
 
 def matmul_peak(sizes=(1024, 1536, 2048), repeats: int = 5, min_seconds: float = 0.2) -> tuple[float, dict[int, float]]:
     """Best fp32 dense matmul FLOP/s over ``sizes`` (best of ``repeats`` timings each,
-    each timing at least ``min_seconds`` long), on the current thread count.
-
-    Timed in process CPU time: with one thread it
-    equals wall time on an idle core and does not count time other processes
-    hold the core.
-    """
+    each timing at least ``min_seconds`` long), on the current thread count. Timed in
+    process CPU time: with one thread it equals wall time on an idle core and does
+    not count time other processes hold the core."""
     per_size = {}
     for n in sizes:
         a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)

@@ -11,7 +11,7 @@ modes, ndb) and for all of them in one call, each
           every later snapshot of every run.
 
 Generated images come from ganbench's DCGAN generator (untrained, fixed seed)
-through ``ganbench.samples.generate`` and ``to_uint8``; their generation is
+through ``ganbench.training.samples.generate`` and ``to_uint8``; their generation is
 not timed. Default sizes follow the protocol: 10,000 generated images against
 the 10,000-image test split (``IMAGE_SAMPLES``); ``--quick`` uses 2,000 / 2,000.
 Inception-based FID is timed only when its weights are at hand
@@ -38,7 +38,7 @@ import torch
 from ganbench.datasets import to_uint8
 from ganbench.metrics import IMAGE_METRICS, IMAGE_SAMPLES, MetricError, score_images
 from ganbench.models import build_models
-from ganbench.samples import generate
+from ganbench.training.samples import generate
 
 
 def parse_args() -> argparse.Namespace:

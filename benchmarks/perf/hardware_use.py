@@ -30,7 +30,7 @@ from collections import defaultdict
 
 import _common as C
 
-from ganbench.trainer import build_run, train_iteration
+from ganbench.training.trainer import build_run, train_iteration
 
 TARGET = 0.40
 

@@ -3,7 +3,7 @@ one is installed) versus glibc's defaults, in fresh worker processes.
 
 glibc reads its tunables once, when a process starts, so every setting runs in
 a subprocess started with that environment (as ganbench's suite workers are,
-see ``ganbench.executors.worker_malloc_env``). Each worker times, on one torch
+see ``ganbench.suite.executors.worker_malloc_env``). Each worker times, on one torch
 thread, after a warm-up:
 
 * dcgan  -- ``train_iteration`` of the quick Fashion-MNIST DCGAN (vanilla, width 32);
@@ -34,7 +34,7 @@ import time
 
 import _common as C
 
-from ganbench.executors import WORKER_MALLOC_ENV
+from ganbench.suite.executors import WORKER_MALLOC_ENV
 
 STAGES = ("dcgan", "mlp", "score")
 
@@ -73,7 +73,7 @@ def worker(iters: int, stages: list[str]) -> None:
     import torch
 
     from ganbench.metrics import score_images
-    from ganbench.trainer import build_run, train_iteration
+    from ganbench.training.trainer import build_run, train_iteration
 
     C.single_thread()
     out = {}

@@ -52,7 +52,7 @@ def stage(name: str, flops: float, width: int, variant: str, queue) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from ganbench import trainer
+    from ganbench.training import trainer
 
     info = {"stage": name}
     if name == "+ data":

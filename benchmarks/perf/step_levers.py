@@ -29,7 +29,7 @@ from dataclasses import replace
 import _common as C
 import torch
 
-from ganbench.trainer import build_run, compile_models, train_iteration
+from ganbench.training.trainer import build_run, compile_models, train_iteration
 
 MODELS = {"dcgan": "fashion-mnist", "mlp": "ring8"}
 

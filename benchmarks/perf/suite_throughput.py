@@ -18,7 +18,7 @@ DCGAN width 8), each stopped after a few hundred iterations (``--ring8-iters``,
 
 The two are run alternately (pool, sequential, sequential, pool ...) and the
 median of the repeats is reported. ``ganbench run`` uses this same policy: its
-local executor (``ganbench.executors.run_local``) is a spawn-context process
+local executor (``ganbench.suite.executors.run_local``) is a spawn-context process
 pool with one worker per core, each worker set to one torch thread.
 
 Runtime: about a minute on a quiet machine with the defaults; the sequential
@@ -77,7 +77,7 @@ def init_worker() -> None:
 
 def train_one(config) -> tuple[str, str, float, int]:
     """Train one run into a throw-away directory; (name, status, seconds, threads)."""
-    from ganbench.trainer import train
+    from ganbench.training.trainer import train
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

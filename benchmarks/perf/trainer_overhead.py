@@ -9,7 +9,7 @@ step) of
 * bare     -- a plain loop in ``_common.bare_loop`` doing the same math: same
               models (``build_models``), Adam settings, batch draw, n_critic,
               variant losses and random-number order;
-* ganbench -- ``ganbench.trainer.train`` itself, stopped by ``max_g_steps``,
+* ganbench -- ``ganbench.training.trainer.train`` itself, stopped by ``max_g_steps``,
               with its real FLOP-budget accounting, loss logging, divergence
               checks, progress bookkeeping, snapshots and periodic checkpoints.
 

@@ -1,7 +1,7 @@
 """The ``ganbench`` command line: thin wiring of library functions.
 
 Each command group lives in its own module; errors a user can fix
-(:class:`~ganbench.errors.GanbenchError`) print as one clear message, never a traceback.
+(:class:`~ganbench.core.errors.GanbenchError`) print as one clear message, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import warnings
 import click
 
 from ganbench import __version__
-from ganbench.errors import GanbenchError, GanbenchWarning
+from ganbench.core.errors import GanbenchError, GanbenchWarning
 
 
 class GanbenchGroup(click.Group):
@@ -44,7 +44,7 @@ def main(plugins: tuple[str, ...]) -> None:
       ganbench --plugin mygan run   also train the variants module `mygan` registers
     """
     if plugins:
-        from ganbench.plugins import request
+        from ganbench.core.plugins import request
 
         request(plugins)
     warnings.formatwarning = _format_warning

@@ -21,7 +21,7 @@ def eval_command(run_dir, snapshots, n_samples, n_real, extractor, inception_wei
     """Score the snapshots of the run in RUN_DIR and write the metrics into its record."""
     import torch
 
-    from ganbench.evaluate import evaluate_run
+    from ganbench.evaluation.evaluate import evaluate_run
 
     torch.set_num_threads(1)
     record = evaluate_run(run_dir, n_samples=n_samples, n_real=n_real, extractor=extractor, snapshots=snapshots,

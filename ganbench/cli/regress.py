@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganbench.regress import BASELINE_DIR, SUITE_DIR
+from ganbench.regress.check import BASELINE_DIR, SUITE_DIR
 
 
 @click.command("regress")
@@ -37,7 +37,8 @@ def regress_command(baseline_dir, suite_dir, junit, update_baseline, reason, wor
     """
     from tqdm import tqdm
 
-    from ganbench.regress import junit_xml, regress, render_table
+    from ganbench.regress.check import regress
+    from ganbench.regress.render import junit_xml, render_table
 
     if update_baseline and not (reason or "").strip():
         raise click.UsageError("--update-baseline needs --reason TEXT saying why the baseline changes")
@@ -56,7 +57,7 @@ def regress_command(baseline_dir, suite_dir, junit, update_baseline, reason, wor
                          command=command, on_outcome=tick)
     click.echo(render_table(result))
     if junit is not None:
-        from ganbench.io import atomic_write_bytes
+        from ganbench.core.io import atomic_write_bytes
 
         atomic_write_bytes(junit, junit_xml(result))
         click.echo(f"junit: {junit}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganbench.benchmarks import DEFAULT_PROFILE, PROFILES
+from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
 
 
 @click.command("run")
@@ -45,11 +45,11 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     a diverged run is recorded and the suite goes on. Exits 1 when a run failed
     for another reason than divergence.
     """
-    from ganbench.benchmarks import discover
-    from ganbench.errors import ConfigError
-    from ganbench.executors import run_local, run_ray
-    from ganbench.live import TensorBoardLog
-    from ganbench.suite import check_plan, plan
+    from ganbench.config.benchmarks import discover
+    from ganbench.core.errors import ConfigError
+    from ganbench.suite.executors import run_local, run_ray
+    from ganbench.suite.live import TensorBoardLog
+    from ganbench.suite.tasks import check_plan, plan
 
     if not names and not run_all:
         raise ConfigError("name benchmarks to run, or pass --all (see `ganbench list`)")
@@ -78,7 +78,7 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         click.echo(f"FAILED {o.run_id}: {o.error}", err=True)
     for o in sorted((o for o in results if o.status == "claimed"), key=lambda o: o.run_id):
         click.echo(f"not run {o.run_id}: {o.error}", err=True)
-    from ganbench.realdata import ensure_real_data  # the floor/ceiling row of every table
+    from ganbench.evaluation.realdata import ensure_real_data  # the floor/ceiling row of every table
 
     ensure_real_data(benchmarks, profile, out)
     if report and not failed:
@@ -110,7 +110,7 @@ def parse_seeds(text: str | None) -> tuple[int, ...]:
 
 def _watched(tasks, interval, live, start) -> list:
     """Run the suite (``start(on_progress)`` yields outcomes) under the progress display and the live view."""
-    from ganbench.progress import SuiteProgress
+    from ganbench.suite.progress import SuiteProgress
 
     results, run_dirs = [], {t.run_id: t.run_dir for t in tasks}
     with SuiteProgress(tasks, interval=interval) as progress:

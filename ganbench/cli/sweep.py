@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ganbench.benchmarks import DEFAULT_PROFILE, PROFILES
+from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
 
 
 def _executor(executor: str, workers, address):
     """The suite executor as a function of a task list."""
-    from ganbench.executors import run_local, run_ray
+    from ganbench.suite.executors import run_local, run_ray
 
     if executor == "ray":
         return lambda tasks: run_ray(tasks, address)
@@ -76,10 +76,10 @@ def sweep_command(benchmark, variants, n_trials, profile, space, sampler, seed, 
     and a larger --trials extends a sweep. Exits 1 when a run failed for another
     reason than divergence (rerun to retry it).
     """
-    from ganbench.benchmarks import discover
-    from ganbench.executors import default_workers
-    from ganbench.suite import check_plan
-    from ganbench.suite import plan as suite_plan
+    from ganbench.config.benchmarks import discover
+    from ganbench.suite.executors import default_workers
+    from ganbench.suite.tasks import check_plan
+    from ganbench.suite.tasks import plan as suite_plan
     from ganbench.sweep import SweepPlan, rerun_best, run_sweep, write_sweep_report
     from ganbench.sweep.scoring import goal_for, load_trials
     from ganbench.sweep.study import sweep_dir

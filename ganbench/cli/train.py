@@ -4,8 +4,8 @@ from pathlib import Path
 
 import click
 
-from ganbench.config import D_NORMS
-from ganbench.errors import ConfigError
+from ganbench.config.run import D_NORMS
+from ganbench.core.errors import ConfigError
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict:
@@ -74,9 +74,9 @@ def train_command(variant, dataset, budget, max_g_steps, seed, out, options, dev
     """
     import torch
 
-    from ganbench.config import Budget, RunConfig
+    from ganbench.config.run import Budget, RunConfig
     from ganbench.datasets import DATASETS
-    from ganbench.trainer import train
+    from ganbench.training.trainer import train
     from ganbench.variants import VARIANTS
 
     VARIANTS.get(variant), DATASETS.get(dataset)  # unknown names fail before any work
@@ -89,7 +89,7 @@ def train_command(variant, dataset, budget, max_g_steps, seed, out, options, dev
     )
     record = train(config, out, force=force, progress=True)
     if evaluate:
-        from ganbench.evaluate import evaluate_run
+        from ganbench.evaluation.evaluate import evaluate_run
 
         record = evaluate_run(out)
     spent = record["spent"]

@@ -10,8 +10,9 @@ from ganbench.datasets.base import (
     to_model_space,
     to_uint8,
 )
-from ganbench.plugins import ensure_loaded
+from ganbench.core.plugins import attach, ensure_loaded
 
 DATASETS.loader = ensure_loaded  # datasets from outside the package, on first lookup
+attach("dataset", DATASETS, lambda name, loader: DATASETS.register(name)(loader))
 
 __all__ = ["DATASETS", "DataSplit", "DatasetInfo", "load_dataset", "register_dataset", "to_model_space", "to_uint8"]

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
-from ganbench.registry import Registry
+from ganbench.core.registry import Registry
 
 log = logging.getLogger("ganbench.datasets")
 
@@ -65,7 +65,7 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
     named there that does not exist is an error: a user who names one has
     almost always mistyped it, and would otherwise train on other data.
     """
-    from ganbench.errors import ConfigError
+    from ganbench.core.errors import ConfigError
 
     loader = DATASETS.get(name)
     if split not in SPLITS:
@@ -116,7 +116,7 @@ def downloads_allowed() -> bool:
     Any case of 1/true/yes/on means offline, 0/false/no/off online; another value
     is an error rather than a guess (``GANBENCH_OFFLINE=True`` used to mean online).
     """
-    from ganbench.errors import ConfigError
+    from ganbench.core.errors import ConfigError
 
     value = os.environ.get("GANBENCH_OFFLINE", "0")
     if value.strip().lower() not in OFFLINE_VALUES:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, found_in, register_dataset
-from ganbench.errors import DatasetError
+from ganbench.core.errors import DatasetError
 
 BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 FOLDER = "cifar-10-batches-py"

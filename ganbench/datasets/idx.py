@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, found_in, register_dataset
-from ganbench.errors import DatasetError
+from ganbench.core.errors import DatasetError
 
 STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

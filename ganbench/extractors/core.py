@@ -23,7 +23,7 @@ from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from
 
 from ganbench.extractors import fmnist_cnn, inception
 from ganbench.extractors.errors import MetricError
-from ganbench.registry import Registry
+from ganbench.core.registry import Registry
 
 
 @dataclass(frozen=True)

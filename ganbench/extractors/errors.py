@@ -4,7 +4,7 @@ It lives here, in the lower of the two packages, so that extractors can raise it
 without importing ``ganbench.metrics`` (which imports the extractors).
 """
 
-from ganbench.errors import GanbenchError
+from ganbench.core.errors import GanbenchError
 
 
 class MetricError(GanbenchError, ValueError):

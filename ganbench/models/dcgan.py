@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 
 
 def base_size(image_size: int) -> tuple[int, int]:

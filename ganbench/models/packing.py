@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 
 
 def pack_samples(x: Tensor, pack: int) -> Tensor:

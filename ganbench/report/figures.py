@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from ganbench.datasets.mixtures import grid_centers, ring_centers
 
 from .load import Records
-from .naming import arrow, metric_label
+from ganbench.metrics.naming import arrow, metric_label
 from .stats import bootstrap_mean
 from .tables import BenchmarkTable
 

@@ -10,12 +10,12 @@ report goes on with the rest. Runs are classified, never dropped:
   a metric stored as null is *undefined* for that run (reverse KL with no
   high-quality sample): its final row holds NaN and the run stays finished;
 - ``incomplete``: still ``running``, ``interrupted`` or ``failed``, or
-  finished but not scored yet (``ganbench.evaluate`` fills the metrics later).
+  finished but not scored yet (``ganbench.evaluation.evaluate`` fills the metrics later).
 
 Finished runs give final-metric rows and curves; diverged runs are listed in
 ``runs`` and enter the tables at each metric's worst value (see
 ``tables.py``); incomplete ones are counted. Real-data records
-(``runs/<benchmark>/real-data.json``, :mod:`ganbench.realdata`) give
+(``runs/<benchmark>/real-data.json``, :mod:`ganbench.evaluation.realdata`) give
 ``real``: the same metrics on held-out real samples.
 """
 
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.errors import GanbenchError
-from ganbench.realdata import DECLARED_NAME, REAL_DATA_NAME
-from ganbench.record import FINAL_STATUSES, RECORD_NAME, SCHEMA_VERSION, STATUSES
+from ganbench.core.errors import GanbenchError
+from ganbench.evaluation.realdata import DECLARED_NAME, REAL_DATA_NAME
+from ganbench.core.record import FINAL_STATUSES, RECORD_NAME, SCHEMA_VERSION, STATUSES
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
 BUDGET_UNITS = ("flops", "seconds", "epochs", "g_steps")
@@ -137,7 +137,7 @@ def _outcome(status: str, record: dict, final: dict[str, float], undefined=froze
         return "diverged"
     if not final:
         # The trainer writes a finished record with empty metrics; scoring
-        # (ganbench.evaluate) comes later, and marks divergence itself.
+        # (ganbench.evaluation.evaluate) comes later, and marks divergence itself.
         # Not scored yet is not diverged.
         return "incomplete"
     # null is "undefined for this run" (reverse KL without a high-quality
@@ -275,37 +275,3 @@ def _side_records(root: Path, name: str, skipped: list[Skipped]) -> dict[str, di
             continue
         found[data["benchmark"]] = data
     return found
-
-
-def _matches(key: str, wanted) -> bool:
-    # `--metric fid` selects every extractor's FID; `--metric fid/fmnist-cnn` one.
-    return key in wanted or key.partition("/")[0] in wanted
-
-
-def select(records: Records, benchmarks=None, variants=None, metrics=None) -> Records:
-    """Keep only the named benchmarks, variants and metrics (None keeps all).
-
-    Raises :class:`NoRecordsError` naming what is available when a filter
-    matches nothing.
-    """
-    runs, finals, curves = records.runs, records.finals, records.curves
-    for column, wanted in (("benchmark", benchmarks), ("variant", variants)):
-        if not wanted:
-            continue
-        available = sorted(runs[column].unique())
-        unknown = sorted(set(wanted) - set(available))
-        if unknown:
-            raise NoRecordsError(f"no records for {column} {', '.join(unknown)}; "
-                                 f"available: {', '.join(available)}")
-        runs = runs[runs[column].isin(wanted)]
-        finals = finals[finals[column].isin(wanted)]
-        curves = curves[curves[column].isin(wanted)]
-    if metrics:
-        known = sorted(set(records.finals["metric"]) | set(records.curves["metric"]))
-        if known and not any(_matches(k, metrics) for k in known):
-            raise NoRecordsError(f"no run has metric {', '.join(metrics)}; "
-                                 f"available: {', '.join(known)}")
-        finals = finals[finals["metric"].map(lambda m: _matches(m, metrics)).astype(bool)]
-        curves = curves[curves["metric"].map(lambda m: _matches(m, metrics)).astype(bool)]
-    return Records(records.root, runs.reset_index(drop=True), finals.reset_index(drop=True),
-                   curves.reset_index(drop=True), records.skipped, records.real, records.declared)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ganbench.record import FINAL_STATUSES
+from ganbench.core.record import FINAL_STATUSES
 
 from .literature import REPRODUCED_BY, load_table
 from .render import markdown_table, slug

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .naming import higher_is_better, metric_range, sort_metrics
+from ganbench.metrics.naming import higher_is_better, metric_range, sort_metrics
 
 CONFIDENCE = 0.95
 ALPHA = 0.05

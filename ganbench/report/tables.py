@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .load import Records
-from .naming import metric_label, primary_metrics, worst_value
+from ganbench.metrics.naming import metric_label, primary_metrics, worst_value
 from .stats import ALPHA, INTERVAL_KIND, run_counts, summarize
 from .target import cost_to_target, declared_target
 
@@ -190,7 +190,7 @@ def _cell(row: pd.Series) -> str:
 
 def display_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table: real data first, then every variant."""
-    from .naming import arrow
+    from ganbench.metrics.naming import arrow
     header = ["Variant", "seeds", "diverged", "incomplete"]
     header += [f"{metric_label(m)} {arrow(m)}".rstrip() for m in table.metrics]
     rows = []
@@ -219,7 +219,7 @@ def format_improvement(row) -> str:
 
 def comparison_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
     """Every variant against the baseline: P(better) [CI] and Holm p, per metric."""
-    from .naming import arrow
+    from ganbench.metrics.naming import arrow
     header = ["Variant"] + [f"{metric_label(m)} {arrow(m)}".rstrip() for m in table.metrics]
     rows = []
     for variant in table.variants:

@@ -1,6 +1,6 @@
 """Compute-to-target per variant: median FLOPs and seconds over seeds, seeds that never got there.
 
-The target itself (conditions, parsing) lives in :mod:`ganbench.targets`; the
+The target itself (conditions, parsing) lives in :mod:`ganbench.config.targets`; the
 benchmark's declaration reaches the report through ``runs/<benchmark>/benchmark.json``.
 """
 
@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganbench.errors import ConfigError
-from ganbench.targets import first_reached, parse_target
+from ganbench.core.errors import ConfigError
+from ganbench.config.targets import first_reached, parse_target
 
 from .load import Records
 from .stats import bootstrap_median

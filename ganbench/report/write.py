@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganbench.io import atomic_write_bytes
+from ganbench.core.io import atomic_write_bytes
 
 from .figures import curves_figure, figure_bytes, samples_figure, seeds_figure, variant_palette
-from .load import Records, load_records, select
+from .load import Records, load_records
+from .select import select
 from .render import benchmark_latex, readme, slug
 from .settings import settings_markdown
 from .stats import INTERVAL_KIND

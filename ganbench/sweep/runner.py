@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ganbench.errors import GanbenchError
+from ganbench.core.errors import GanbenchError
 
 from .scoring import best_trial, load_trials
 from .study import (RunTasks, SweepPlan, SweepSummary, VariantStudy, ask_new, open_variant_study, resumable,

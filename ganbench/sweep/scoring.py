@@ -1,6 +1,6 @@
 """How a sweep scores and ranks its trials; shared by the study and the report.
 
-Metric directions come from :mod:`ganbench.report.naming` (their one home).
+Metric directions come from :mod:`ganbench.metrics.naming` (their one home).
 This module adds what a sweep needs beyond a direction: the score of a trial
 whose run diverged, and reading trial records back from disk.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ganbench.errors import ConfigError, GanbenchError
+from ganbench.core.errors import ConfigError, GanbenchError
 from ganbench.metrics import LOWER_IS_BETTER, METRIC_RANGES
-from ganbench.record import FINAL_STATUSES, RECORD_NAME
+from ganbench.core.record import FINAL_STATUSES, RECORD_NAME
 
 MANIFEST = "sweep.json"
 TRIAL_DIR = re.compile(r"^trial(\d+)$")
@@ -55,14 +55,14 @@ class Goal:
 
 def metric_title(goal: Goal) -> str:
     """``Modes ↑``: the goal metric's report label and direction."""
-    from ganbench.report.naming import arrow, metric_label
+    from ganbench.metrics.naming import arrow, metric_label
 
     return f"{metric_label(goal.metric)} {arrow(goal.metric)}".rstrip()
 
 
 def goal_for(metric: str) -> Goal:
     """The goal for a benchmark's ``primary_metric``; an unknown direction is an error."""
-    from ganbench.report.naming import higher_is_better, split_key
+    from ganbench.metrics.naming import higher_is_better, split_key
 
     better = higher_is_better(metric)
     if better is None:
@@ -132,7 +132,7 @@ def load_trials(variant_dir: Path, goal: Goal) -> list[TrialResult]:
 def rank_key(trial: TrialResult, goal: Goal) -> tuple:
     """Sort key, best first: the goal metric, then the report's tie-breakers for it
     (e.g. reverse KL when modes tie), then the lower trial number."""
-    from ganbench.report.naming import higher_is_better, primary_metrics
+    from ganbench.metrics.naming import higher_is_better, primary_metrics
 
     ranked = primary_metrics(set(trial.metrics) | {goal.metric})
     tiebreaks = ranked[1:] if ranked[:1] == [goal.metric] else []

@@ -28,14 +28,15 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from ganbench.benchmarks import DEFAULT_PROFILE, BenchmarkConfig, EvalSettings
-from ganbench.config import RunConfig, json_ready
-from ganbench.errors import ConfigError, GanbenchError
-from ganbench.io import atomic_write_json
-from ganbench.suite import Outcome, Task
+from ganbench.config.benchmarks import DEFAULT_PROFILE, BenchmarkConfig, EvalSettings
+from ganbench.config.run import RunConfig
+from ganbench.core.mapping import json_ready
+from ganbench.core.errors import ConfigError, GanbenchError
+from ganbench.core.io import atomic_write_json
+from ganbench.suite.tasks import Outcome, Task
 
 from .scoring import MANIFEST, Goal, goal_for, read_manifest, read_trial
-from .space import Param, apply_params, distributions, space_for, variant_space
+from ganbench.config.search_space import Param, apply_params, distributions, space_for, variant_space
 
 SAMPLERS = ("random", "tpe")
 TRIAL_SEED_OFFSET = 1000  # trial seeds never collide with the seeds 0, 1, 2... of re-runs

@@ -4,13 +4,14 @@ so a new variant is one new file here with ``@register_variant("name")``."""
 import importlib
 import pkgutil
 
-from ganbench.plugins import ensure_loaded
+from ganbench.core.plugins import attach, ensure_loaded
 from ganbench.variants.base import VARIANTS, Defaults, Variant, register_variant
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "base":
         importlib.import_module(f"{__name__}.{_module.name}")
 VARIANTS.loader = ensure_loaded  # variants from outside the package, on first lookup
+attach("variant", VARIANTS, lambda name, cls: register_variant(name)(cls))
 
 
 def make_variant(name: str, **options) -> Variant:

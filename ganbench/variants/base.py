@@ -15,8 +15,8 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import Tensor, nn
 
-from ganbench.errors import ConfigError
-from ganbench.registry import Registry
+from ganbench.core.errors import ConfigError
+from ganbench.core.registry import Registry
 
 VARIANTS: Registry[type["Variant"]] = Registry("variant")
 
@@ -127,7 +127,7 @@ def optimizer_record(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
 
 def build_options(options_cls: type, values: dict[str, Any], variant: str):
     """Build a variant's frozen options dataclass, rejecting unknown keys and wrong types by name."""
-    from ganbench.config import from_mapping
+    from ganbench.core.mapping import from_mapping
 
     fields = {f.name: f for f in dataclasses.fields(options_cls)}
     unknown = sorted(set(values) - set(fields))

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 from ganbench.variants.base import Defaults, Variant, gradient_penalty, register_variant
 
 # lsgan.lua / lsgan-gp.py: lambda = 0.0002 on the L1 distance of 64x64x3 images;

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 from ganbench.variants.base import Defaults, Variant, register_variant
 
 # (a, b, c) = (fake target, real target, target G pushes fakes to).

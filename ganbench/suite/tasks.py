@@ -1,9 +1,9 @@
 """The suite: benchmarks x variants x seeds, each run trained then scored.
 
 A task is self-contained (a config, a directory, evaluation settings), so any
-executor can run it: :mod:`ganbench.executors` holds the local process pool
+executor can run it: :mod:`ganbench.suite.executors` holds the local process pool
 and Ray. Finished runs are skipped, interrupted ones resume, and a per-run
-claim (a lease, :mod:`ganbench.leases`) keeps two suite processes on one
+claim (a lease, :mod:`ganbench.suite.leases`) keeps two suite processes on one
 results directory from doing the same run twice.
 """
 
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from ganbench.benchmarks import BenchmarkConfig, EvalSettings
-from ganbench.config import RunConfig
-from ganbench.errors import GanbenchError
-from ganbench.leases import CLAIM, _proc_stat, claim, release  # noqa: F401 (re-exported: claims were born here)
-from ganbench.record import FINAL_STATUSES, read_record, record_path, write_record
+from ganbench.config.benchmarks import BenchmarkConfig, EvalSettings
+from ganbench.config.run import RunConfig
+from ganbench.core.errors import GanbenchError
+from ganbench.suite.leases import CLAIM, _proc_stat, claim, release  # noqa: F401 (re-exported: claims were born here)
+from ganbench.core.record import FINAL_STATUSES, read_record, record_path, write_record
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def plan(benchmarks: Iterable[BenchmarkConfig], profile: str, out: Path, device:
 def check_plan(tasks: list[Task], profile: str) -> None:
     """Check every task before any run starts, so a mistyped benchmark file fails in
     seconds with the benchmark and profile named, not mid-suite: the budget pays for
-    an iteration (:func:`ganbench.budget.check_budget`) and ``eval.n_real`` fits the
+    an iteration (:func:`ganbench.training.budget.check_budget`) and ``eval.n_real`` fits the
     test split.
 
     Costs are measured (models built, nothing trained) once per distinct model:
@@ -79,9 +79,9 @@ def check_plan(tasks: list[Task], profile: str) -> None:
     """
     import torch
 
-    from ganbench.budget import check_budget
+    from ganbench.training.budget import check_budget
     from ganbench.datasets import load_dataset
-    from ganbench.errors import ConfigError, DatasetError
+    from ganbench.core.errors import ConfigError, DatasetError
 
     meters: dict = {}
     checked = set()
@@ -115,7 +115,7 @@ def measured_meter(config: RunConfig, data):
     depend only on shapes, and shape-only tensors make measuring ~4x faster than on
     the CPU (same counts for every variant, tests/test_bad_input.py). A variant
     whose steps need real values falls back to the CPU."""
-    from ganbench.trainer import metered_run
+    from ganbench.training.trainer import metered_run
 
     try:
         return metered_run(dataclasses.replace(config, device="meta"), data)[2]
@@ -150,8 +150,8 @@ def execute(task: Task, *, callback: Optional[Callable[[dict], None]] = None, no
     if not claim(run_dir):
         return Outcome(task.run_id, "claimed", error="another ganbench process is running it")
     try:
-        from ganbench.evaluate import evaluate_run
-        from ganbench.trainer import train
+        from ganbench.evaluation.evaluate import evaluate_run
+        from ganbench.training.trainer import train
 
         record = train(task.config, run_dir, force=task.force, callback=callback)
         if notes:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ganbench.errors import ConfigError
+from ganbench.core.errors import ConfigError
 
 KINDS = ("at_least", "at_most", "at_most_real_multiple")
 

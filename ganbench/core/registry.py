@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, Optional, TypeVar
 
-from ganbench.errors import UnknownNameError
+from ganbench.core import plugins
+from ganbench.core.errors import UnknownNameError
 
 T = TypeVar("T")
 
@@ -19,7 +20,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, T] = {}
-        #: Called before every lookup (ganbench.plugins.ensure_loaded for variants and datasets).
+        #: Called before every lookup (ganbench.core.plugins.ensure_loaded for variants and datasets).
         self.loader: Optional[Callable[[], None]] = None
 
     def _load(self) -> None:
@@ -33,6 +34,7 @@ class Registry(Generic[T]):
             if name in self._entries and not replace and self._entries[name] is not obj:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._entries[name] = obj
+            plugins.note_registration(self.kind, name, obj)
             return obj
 
         return decorate

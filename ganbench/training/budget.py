@@ -17,8 +17,8 @@ from typing import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganbench.config import STEP_UNITS, Budget
-from ganbench.errors import ConfigError, GanbenchWarning
+from ganbench.config.run import STEP_UNITS, Budget
+from ganbench.core.errors import ConfigError, GanbenchWarning
 
 
 def count_flops(step: Callable[[], None]) -> int:

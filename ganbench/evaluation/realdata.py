@@ -21,8 +21,8 @@ from typing import Optional
 
 import torch
 
-from ganbench.errors import GanbenchError
-from ganbench.io import atomic_write_json
+from ganbench.core.errors import GanbenchError
+from ganbench.core.io import atomic_write_json
 
 REAL_DATA_NAME = "real-data.json"
 DECLARED_NAME = "benchmark.json"  # what the benchmark file declares for the report

@@ -21,14 +21,16 @@ import os
 from importlib.metadata import entry_points
 from typing import Callable, Iterable
 
-from ganbench.errors import GanbenchError
+from ganbench.core.errors import GanbenchError
 
 ENV = "GANBENCH_PLUGINS"
 GROUPS = {"variant": "ganbench.variants", "dataset": "ganbench.datasets"}
 BUILTIN = "builtin"
 
 _origins: dict[tuple[str, str], str] = {}  # (kind, name) -> where it came from
-_state = {"loaded": False, "loading": False, "error": None}
+_state = {"loaded": False, "loading": False, "error": None, "source": None}
+_attached: dict[str, tuple] = {}  # kind -> (registry, register(name, obj)), set by attach()
+_pending: dict[str, list] = {}  # kind -> entry points loaded before their registry was imported
 
 
 class PluginError(GanbenchError):
@@ -74,25 +76,40 @@ def ensure_loaded() -> None:
         _state["loading"] = False
 
 
-def _registries() -> dict:
-    from ganbench.datasets import DATASETS
-    from ganbench.variants import VARIANTS
+def attach(kind: str, registry, register: Callable[[str, object], None]) -> None:
+    """Called by a registry's package on import (variants, datasets): entry points of
+    ``kind`` that named an object before the package was imported register now.
 
-    return {"variant": VARIANTS, "dataset": DATASETS}
+    Plugins sit below every registry, so the registries come to them: this module
+    imports none of them."""
+    _attached[kind] = (registry, register)
+    for name, obj, source in _pending.pop(kind, []):
+        _with_source(source, lambda name=name, obj=obj: _register_object(kind, name, obj))
+
+
+def note_registration(kind: str, name: str, obj: object) -> None:
+    """Called by :class:`ganbench.core.registry.Registry` for every entry: an entry
+    registered while a plugin loads is that plugin's, unless it comes from ganbench."""
+    source = _state["source"]
+    if source is not None and not getattr(obj, "__module__", "").startswith("ganbench."):
+        _origins[(kind, name)] = source
+
+
+def _with_source(source: str, load: Callable[[], object]) -> None:
+    previous, _state["source"] = _state["source"], source
+    try:
+        load()
+    finally:
+        _state["source"] = previous
 
 
 def _load(kind, source: str, load: Callable[[], object]) -> None:
     """Run ``load``; name ``source`` as the origin of whatever it registered."""
-    registries = _registries()
-    before = {k: set(r.names(load=False)) for k, r in registries.items()}
     try:
-        load()
+        _with_source(source, load)
     except Exception as exc:  # any failure inside third-party code is the plugin's
         raise PluginError(f"{source} failed to load: {type(exc).__name__}: {exc}; fix it, uninstall it "
                           f"or remove it from --plugin / {ENV}") from exc
-    for k, registry in registries.items():
-        for name in set(registry.names(load=False)) - before[k]:
-            _origins[(k, name)] = source
 
 
 def _register_object(kind: str, name: str, obj: object) -> None:
@@ -101,11 +118,9 @@ def _register_object(kind: str, name: str, obj: object) -> None:
 
     if isinstance(obj, types.ModuleType):
         return  # the module registered its entries on import
-    registry = _registries()[kind]
+    if kind not in _attached:  # its registry's package is not imported yet: attach() registers it
+        _pending.setdefault(kind, []).append((name, obj, _state["source"]))
+        return
+    registry, register = _attached[kind]
     if not registry.holds(obj):
-        if kind == "variant":
-            from ganbench.variants import register_variant
-
-            register_variant(name)(obj)
-        else:
-            registry.register(name)(obj)
+        register(name, obj)

@@ -5,7 +5,7 @@
   slower on the 2-core dev machines, while two single-thread processes each
   ran at full speed). On CUDA one worker per GPU, each pinned to its device.
 - ``ray``: each task a Ray task asking for one GPU (CUDA) or one CPU, its
-  results sent back to the driver (:mod:`ganbench.cluster`).
+  results sent back to the driver (:mod:`ganbench.suite.cluster`).
 Records are identical whatever the executor or worker count. Workers report
 their runs' progress to the driver (``on_progress``) as they train.
 """
@@ -21,9 +21,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
-from ganbench.cluster import POLL_SECONDS, run_ray  # noqa: F401 (the ray executor lives there)
-from ganbench.progress import Reporter
-from ganbench.suite import Outcome, Task, execute
+from ganbench.suite.cluster import POLL_SECONDS, run_ray  # noqa: F401 (the ray executor lives there)
+from ganbench.suite.progress import Reporter
+from ganbench.suite.tasks import Outcome, Task, execute
 
 _WORKER_DEVICE: Optional[str] = None
 _PROGRESS = None  # this worker's queue to the driver, if it wants progress

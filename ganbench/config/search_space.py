@@ -27,8 +27,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ganbench.config import RunConfig
-from ganbench.errors import ConfigError
+from ganbench.config.run import RunConfig
+from ganbench.core.errors import ConfigError
 
 RUN_PARAMS = ("lr", "beta1", "beta2", "n_critic", "d_norm")
 KINDS = ("uniform", "log_uniform", "int", "choice")

@@ -14,13 +14,14 @@ from typing import Any, Optional
 
 from tqdm import tqdm
 
-from ganbench.config import RunConfig, from_mapping
+from ganbench.config.run import RunConfig
+from ganbench.core.mapping import from_mapping
 from ganbench.datasets import load_dataset, to_uint8
-from ganbench.errors import GanbenchError
-from ganbench.io import safe_torch_load
+from ganbench.core.errors import GanbenchError
+from ganbench.core.io import safe_torch_load
 from ganbench.models import build_models
-from ganbench.record import FINAL_STATUSES, read_record, write_record
-from ganbench.samples import POINT_SAMPLES, SAMPLE_SEED_OFFSET, generate
+from ganbench.core.record import FINAL_STATUSES, read_record, write_record
+from ganbench.training.samples import POINT_SAMPLES, SAMPLE_SEED_OFFSET, generate
 
 DEFAULT_IMAGE_SAMPLES = 10_000  # Lucic et al. 2018: 10k generated vs 10k test images
 # Intermediate snapshots feed the metric-versus-compute curves, so they get the

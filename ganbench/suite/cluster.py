@@ -25,11 +25,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from ganbench.errors import GanbenchError
-from ganbench.io import atomic_write_bytes
-from ganbench.progress import Reporter
-from ganbench.record import RECORD_NAME
-from ganbench.suite import Outcome, Task, claim, execute, is_complete, release
+from ganbench.core.errors import GanbenchError
+from ganbench.core.io import atomic_write_bytes
+from ganbench.suite.progress import Reporter
+from ganbench.core.record import RECORD_NAME
+from ganbench.suite.tasks import Outcome, Task, claim, execute, is_complete, release
 
 MAX_ATTEMPTS = 3  # a run survives two lost nodes; a third loss is more likely the run's own fault
 POLL_SECONDS = 0.5  # how often the driver drains progress messages while runs train
@@ -101,7 +101,7 @@ def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queu
     """The Ray task: train and score in scratch, return the outcome and the run's files."""
     import torch
 
-    from ganbench.checkpoint_store import CheckpointStore
+    from ganbench.suite.checkpoint_store import CheckpointStore
 
     torch.set_num_threads(1)
     config = task.config

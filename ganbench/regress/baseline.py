@@ -17,9 +17,9 @@ import platform
 import statistics
 from pathlib import Path
 
-from ganbench.errors import GanbenchError
-from ganbench.io import atomic_write_json
-from ganbench.record import cpu_info, package_versions
+from ganbench.core.errors import GanbenchError
+from ganbench.core.io import atomic_write_json
+from ganbench.core.record import cpu_info, package_versions
 
 SCHEMA = 1
 HISTORY = 20  # earlier makes kept in each entry, newest last

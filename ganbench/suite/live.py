@@ -19,9 +19,9 @@ import math
 from pathlib import Path
 from typing import Optional
 
-from ganbench.errors import ConfigError, GanbenchError
-from ganbench.record import read_record
-from ganbench.report.naming import metric_label
+from ganbench.core.errors import ConfigError, GanbenchError
+from ganbench.core.record import read_record
+from ganbench.metrics.naming import metric_label
 
 
 class TensorBoardLog:

@@ -21,16 +21,17 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ganbench import samples
-from ganbench.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
-from ganbench.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ganbench.config import RunConfig, resolve
+from ganbench.training import samples
+from ganbench.training.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
+from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ganbench.config.run import RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
-from ganbench.errors import ConfigError, GanbenchError
-from ganbench.io import atomic_torch_save
+from ganbench.core.errors import ConfigError, GanbenchError
+from ganbench.core.io import atomic_torch_save
 from ganbench.models import build_models, pack_samples
-from ganbench.pause import pause_point
-from ganbench.record import finish_record, finished_record, new_record, write_record
+from ganbench.training.pause import pause_point
+from ganbench.core.record import finished_record, write_record
+from ganbench.training.run_record import finish_record, new_record
 from ganbench.variants import Variant, make_variant
 
 #: The seconds budget's time source; tests replace it with a fake clock.
@@ -115,7 +116,7 @@ def torch_device(name: str) -> torch.device:
 def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
     """Resolve and build the run, count its step FLOPs, and the meter that charges them.
 
-    The trainer and the suite's up-front budget check (:func:`ganbench.suite.check_plan`)
+    The trainer and the suite's up-front budget check (:func:`ganbench.suite.tasks.check_plan`)
     both come here, so they agree on what an iteration costs.
     """
     run = build_run(resolve(config, data.info.kind), data)

@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from ganbench.baseline import (SCHEMA, bad_seeds, environment_matches, identical_seeds, read_baseline, seed_values,
+from ganbench.regress.baseline import (SCHEMA, bad_seeds, environment_matches, identical_seeds, read_baseline, seed_values,
                                write_baseline)
-from ganbench.benchmarks import BenchmarkConfig, discover
-from ganbench.errors import GanbenchError
-from ganbench.record import FINAL_STATUSES, read_record
-from ganbench.report.naming import higher_is_better, sort_metrics, split_key
-from ganbench.suite import Outcome, Task, check_plan, execute, plan
+from ganbench.config.benchmarks import BenchmarkConfig, discover
+from ganbench.core.errors import GanbenchError
+from ganbench.core.record import FINAL_STATUSES, read_record
+from ganbench.metrics.naming import higher_is_better, sort_metrics, split_key
+from ganbench.suite.tasks import Outcome, Task, check_plan, execute, plan
 
 SUITE_DIR = Path("benchmarks/stability")
 BASELINE_DIR = Path("results/baseline")
@@ -146,7 +146,7 @@ def run_tasks(tasks: list[Task], workers: Optional[int]) -> Iterable[Outcome]:
     """The local process pool, or (``workers == 0``) this process, one torch
     thread either way so both give the same records."""
     if workers != 0:
-        from ganbench.executors import run_local
+        from ganbench.suite.executors import run_local
 
         yield from run_local(tasks, workers)
         return
@@ -262,59 +262,3 @@ def check_suite_unchanged(suite_dir: Path, suites: list[BenchmarkConfig], baseli
             raise GanbenchError(
                 f"the stability benchmark {bench.name!r} changed since {baseline_dir}/{bench.name}/ was made; "
                 "rerun with --update-baseline --reason TEXT to make a new baseline")
-
-
-# --- output: the table and JUnit XML ------------------------------------------------------------------------------
-
-COLUMNS = ("benchmark", "variant", "metric", "baseline", "now", "tolerance", "verdict")
-
-
-def render_table(result: Result) -> str:
-    """Every check as a fixed-width table, then the rule, reproducibility and the verdict."""
-    rows = [COLUMNS] + [(c.benchmark, c.variant, _label(c.metric), c.baseline, c.now, c.tolerance, c.verdict)
-                        for c in result.checks]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    failed = [c for c in result.checks if c.verdict == "FAIL"]
-    same, total = result.identical
-    env = ("no baseline to compare with" if not total else
-           "environment differs from the baseline: runs are fresh draws, tolerances apply"
-           if not result.same_environment else
-           "same environment as the baseline (CPU model, torch, numpy, python), so all should be"
-           + ("" if same == total else ": the code changed what training computes"))
-    lines += ["", RULE, f"reproducibility: {same}/{total} seeds bit-identical to the baseline; {env}.",
-              f"suite: {sum(len(e['seeds']) for e in result.entries.values())} runs in {result.seconds:.0f} s"
-              + (f"; rerun after a worker crash: {', '.join(result.retried)}" if result.retried else "")]
-    lines += [f"FAIL {c.benchmark}/{c.variant} {c.metric}: {c.detail}" for c in failed]
-    lines.append(f"result: {'FAIL' if failed else 'PASS'} ({len(result.checks)} checks, {len(failed)} failed)")
-    return "\n".join(lines)
-
-
-def _label(metric: str) -> str:
-    better = higher_is_better(metric) if metric != "diverged" else False
-    return f"{metric} {'↑' if better else '↓'}"
-
-
-def junit_xml(result: Result) -> bytes:
-    """JUnit XML: one testcase per check (classname stability.<benchmark>.<variant>, name the metric)."""
-    import xml.etree.ElementTree as ET
-
-    counts = {"tests": str(len(result.checks)), "failures": str(sum(c.verdict == "FAIL" for c in result.checks)),
-              "errors": "0", "skipped": str(sum(c.verdict == "NEW" for c in result.checks)),
-              "time": f"{result.seconds:.1f}"}
-    suites = ET.Element("testsuites", name="ganbench regress", **counts)
-    suite = ET.SubElement(suites, "testsuite", name="stability", **counts)
-    for c in result.checks:
-        case = ET.SubElement(suite, "testcase", classname=f"stability.{c.benchmark}.{c.variant}", name=c.metric,
-                             time="0")
-        summary = f"{c.metric}: baseline {c.baseline}, now {c.now}, tolerance {c.tolerance}"
-        if c.verdict == "FAIL":
-            ET.SubElement(case, "failure", message=summary, type="StabilityRegression").text = c.detail
-        elif c.verdict == "NEW":
-            ET.SubElement(case, "skipped", message=c.detail)
-        else:
-            ET.SubElement(case, "system-out").text = f"{c.verdict}: {summary}. {c.detail}".strip()
-    ET.SubElement(suite, "system-out").text = RULE
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from ganbench.config import DEFAULT_FRACTIONS, Budget, RunConfig, check_fractions, from_mapping
-from ganbench.errors import ConfigError, UnknownNameError
+from ganbench.config.run import DEFAULT_FRACTIONS, Budget, RunConfig, check_fractions
+from ganbench.core.mapping import from_mapping
+from ganbench.core.errors import ConfigError, UnknownNameError
 
 # `paper` and `cpu`: the reproduction benchmarks' sizes (benchmarks/repro/).
 PROFILES = ("smoke", "quick", "full", "paper", "cpu")
@@ -212,7 +213,7 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
     if "baseline" in data and config.baseline not in config.variant_names():
         raise ConfigError(f"{path}: baseline: {config.baseline!r} is not among the benchmark's variants "
                           f"({', '.join(config.variant_names())}); name one of them")
-    from ganbench.targets import parse_target
+    from ganbench.config.targets import parse_target
 
     parse_target(config.target, f"{path}: target")
     for name, override in config.overrides.items():
@@ -221,7 +222,7 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
         except ConfigError as exc:
             raise ConfigError(f"{path}: overrides.{name}.options: {exc}") from None
     if config.search_space:  # fail at load time, not when `ganbench sweep` starts
-        from ganbench.sweep.space import load_spaces
+        from ganbench.config.search_space import load_spaces
 
         load_spaces(config.search_space, str(path))
     unknown_profiles = sorted(set(config.profiles) - set(PROFILES))

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ganbench.errors import CheckpointError, GanbenchError
+from ganbench.core.errors import CheckpointError, GanbenchError
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:

@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 import torch
 
-from ganbench.errors import CheckpointError
-from ganbench.io import atomic_torch_save, safe_torch_load
+from ganbench.core.errors import CheckpointError
+from ganbench.core.io import atomic_torch_save, safe_torch_load
 
 LATEST = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
