@@ -3,11 +3,10 @@
 import pytest
 import torch
 
-from ganbench.training import run_record as record
-
-from ganbench.training import trainer
 from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
+from ganbench.training import run_record as record
+from ganbench.training import trainer
 from ganbench.variants import base
 
 

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from ganbench.cli import main
-from ganbench.training.budget import Spent
 from ganbench.config.run import Budget, RunConfig
 from ganbench.core.errors import ConfigError
 from ganbench.core.record import read_record
+from ganbench.training.budget import Spent
 from ganbench.training.trainer import train
 
 # vanilla on ring8 (MLP width 128, batch 64): one critic step 29 655 040 FLOPs and one
@@ -121,9 +121,9 @@ def test_suite_refuses_a_mistyped_benchmark_budget_before_any_run(tmp_path):
 
 def test_suite_check_measures_each_model_once(tmp_path, monkeypatch):
     """Seeds share one measurement: the check stays fast on a large plan."""
+    from ganbench.config.benchmarks import load_benchmark
     from ganbench.suite import tasks as suite
     from ganbench.training import trainer
-    from ganbench.config.benchmarks import load_benchmark
 
     calls = []
     real = trainer.metered_run
@@ -312,8 +312,8 @@ def test_benchmark_file_mistakes_fail_at_load(text, says, tmp_path):
 
 
 def test_n_real_larger_than_the_test_split_fails_before_any_run(tmp_path, monkeypatch):
-    from ganbench.suite import tasks as suite
     from ganbench.config.benchmarks import load_benchmark
+    from ganbench.suite import tasks as suite
 
     monkeypatch.setenv("GANBENCH_DATA_DIR", str(tiny_fmnist(tmp_path / "fm")))  # 20 test images
     path = tmp_path / "b.toml"
@@ -338,9 +338,9 @@ def finished_run(tmp_path) -> Path:
 def test_a_record_from_another_version_is_never_overwritten(rewrite, tmp_path):
     import json
 
+    from ganbench.config.benchmarks import EvalSettings
     from ganbench.core.errors import GanbenchError
     from ganbench.suite.tasks import Task, execute
-    from ganbench.config.benchmarks import EvalSettings
 
     run_dir = finished_run(tmp_path)
     path = run_dir / "record.json"

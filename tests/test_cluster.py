@@ -10,11 +10,11 @@ import ray  # CI installs ganbench[ray]: no skip when it is missing
 from click.testing import CliRunner
 from ray.cluster_utils import Cluster
 
-from ganbench.config.benchmarks import discover
 from ganbench.cli import main
+from ganbench.config.benchmarks import discover
+from ganbench.core.record import comparable, read_record
 from ganbench.suite.cluster import _run_on_worker, run_ray
 from ganbench.suite.executors import run_local
-from ganbench.core.record import comparable, read_record
 from ganbench.suite.tasks import plan
 
 ROOT = Path(__file__).resolve().parents[1]

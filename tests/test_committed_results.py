@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from ganbench.config.benchmarks import discover
+from ganbench.metrics.naming import primary_metrics
 from ganbench.report import write_report
 from ganbench.report.load import load_records
-from ganbench.metrics.naming import primary_metrics
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

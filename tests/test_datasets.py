@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from ganbench.core.errors import DatasetError, UnknownNameError
 from ganbench.datasets import idx, load_dataset, to_model_space, to_uint8
 from ganbench.datasets.mixtures import grid_centers, ring_centers
-from ganbench.core.errors import DatasetError, UnknownNameError
 
 
 def write_idx(path, array: np.ndarray, gz=True):

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-from ganbench.core.mapping import from_mapping
-from ganbench.evaluation import evaluate
 from ganbench.config.run import Budget, RunConfig
+from ganbench.core.mapping import from_mapping
 from ganbench.datasets import load_dataset
-from ganbench.metrics import cache, fidelity, score_images
-from ganbench.metrics.fidelity import dc_radii, density_coverage, precision_recall, prc_radii
+from ganbench.evaluation import evaluate
+from ganbench.metrics import fidelity, score_images
+from ganbench.metrics.fidelity import dc_radii, density_coverage, prc_radii, precision_recall
 from ganbench.training.trainer import train
 
 N = 300  # generated and real images: a second or two of extraction on one thread

@@ -11,8 +11,14 @@ from click.testing import CliRunner
 from torch_fidelity import feature_extractor_inceptionv3 as tf_inception
 
 from ganbench.cli.extractor import extractor_group
-from ganbench.extractors import MetricError, extract_features, load_extractor, train_fmnist_extractor
-from ganbench.extractors import fmnist_cnn, inception
+from ganbench.extractors import (
+    MetricError,
+    extract_features,
+    fmnist_cnn,
+    inception,
+    load_extractor,
+    train_fmnist_extractor,
+)
 from ganbench.extractors.fmnist_cnn import joint_logits, load_fmnist_cnn, sha256_file
 from ganbench.metrics import score_images
 
@@ -141,7 +147,7 @@ def write_idx(path: Path, array: torch.Tensor) -> None:
 def tiny_fmnist(tmp_path):
     """256 train / 64 test images in the true on-disk format: class c is a bar at row 2c."""
     g = torch.Generator().manual_seed(0)
-    for split, stem, n in (("train", "train", 256), ("test", "t10k", 64)):
+    for _split, stem, n in (("train", "train", 256), ("test", "t10k", 64)):
         labels = torch.randint(0, 10, (n,), generator=g, dtype=torch.uint8)
         images = torch.randint(0, 60, (n, 28, 28), generator=g, dtype=torch.uint8)
         for i, c in enumerate(labels.tolist()):

@@ -28,8 +28,8 @@ from click.testing import CliRunner
 
 import ganbench.core.io
 import ganbench.training.trainer
-from ganbench.config.benchmarks import load_benchmark
 from ganbench.cli import main
+from ganbench.config.benchmarks import load_benchmark
 from ganbench.config.run import Budget, RunConfig
 from ganbench.core.errors import GanbenchError
 from ganbench.core.record import comparable, read_record

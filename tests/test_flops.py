@@ -39,9 +39,9 @@ one fails here (it is parametrised over the registry, not over a fixed list).
 
 import pytest
 
-from ganbench.training.budget import measure_step_flops
 from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
+from ganbench.training.budget import measure_step_flops
 from ganbench.training.trainer import build_run
 from ganbench.variants import VARIANTS, make_variant
 from ganbench.variants.loss_sensitive import LIPSCHITZ_CONTROLS

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-import ganbench.suite.executors
 import ganbench.regress.check
-from ganbench.config.benchmarks import load_benchmark
+import ganbench.suite.executors
 from ganbench.cli import GanbenchGroup, main
 from ganbench.cli.regress import regress_command
+from ganbench.config.benchmarks import load_benchmark
 from ganbench.config.run import Budget
 from ganbench.core.errors import ConfigError, GanbenchError
 from ganbench.suite.tasks import Outcome

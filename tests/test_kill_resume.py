@@ -19,8 +19,8 @@ import torch
 
 from ganbench.config.run import Budget, RunConfig
 from ganbench.core.io import safe_torch_load
-from ganbench.training.pause import PAUSE
 from ganbench.core.record import comparable, read_record
+from ganbench.training.pause import PAUSE
 from ganbench.training.trainer import train
 from ganbench.variants import VARIANTS
 

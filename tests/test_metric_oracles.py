@@ -19,6 +19,7 @@ import torch
 from ganbench.metrics.fidelity import density_coverage, fid_from_statistics
 from ganbench.metrics.ndb import different_bins
 
+
 @pytest.mark.parametrize("n_real,n_fake,shift,k", [(200, 130, 0.5, 5), (90, 310, 1.0, 5), (150, 60, 0.0, 3)])
 def test_density_and_coverage_match_prdc(n_real, n_fake, shift, k):
     rng = np.random.default_rng(n_real + n_fake)

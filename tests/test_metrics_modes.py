@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganbench.datasets import load_dataset
-from ganbench.metrics import MetricError, POINT_SAMPLES, score_points
+from ganbench.metrics import POINT_SAMPLES, MetricError, score_points
 from ganbench.metrics.modes import class_metrics, kl_divergence, stacked_mode_metrics
 
 

@@ -4,11 +4,11 @@ real and fake with fake; pack = 1 is the trainer as it was."""
 import pytest
 import torch
 
-from ganbench.training.budget import measure_step_flops
 from ganbench.config.run import Budget, RunConfig, resolve
-from ganbench.datasets import load_dataset
 from ganbench.core.errors import ConfigError
+from ganbench.datasets import load_dataset
 from ganbench.models import pack_samples
+from ganbench.training.budget import measure_step_flops
 from ganbench.training.trainer import build_run, train, train_iteration
 from ganbench.variants import VARIANTS
 

@@ -6,15 +6,14 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from ganbench.config.benchmarks import load_benchmark
-from ganbench.training.budget import BudgetMeter, Spent
 from ganbench.cli import main
-from ganbench.config.run import Budget, RunConfig
-from ganbench.datasets import load_dataset
+from ganbench.config.benchmarks import load_benchmark
+from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.core.errors import ConfigError
-from ganbench.models import Maxout, MlpCritic, MlpGenerator, build_models, init_normal
 from ganbench.core.record import read_record
-from ganbench.config.run import resolve
+from ganbench.datasets import load_dataset
+from ganbench.models import Maxout, MlpCritic, MlpGenerator, build_models, init_normal
+from ganbench.training.budget import BudgetMeter, Spent
 from ganbench.training.trainer import build_run, train
 
 

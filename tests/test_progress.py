@@ -4,9 +4,9 @@ import io
 from pathlib import Path
 
 from ganbench.config.benchmarks import discover
+from ganbench.core.record import read_record
 from ganbench.suite.executors import run_local
 from ganbench.suite.progress import Reporter, SuiteProgress
-from ganbench.core.record import read_record
 from ganbench.suite.tasks import Outcome, plan
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ganbench.regress.baseline import read_baseline, write_baseline
-from ganbench.config.benchmarks import discover
 from ganbench.cli import GanbenchGroup
 from ganbench.cli.regress import regress_command
+from ganbench.config.benchmarks import discover
 from ganbench.core.errors import GanbenchError
+from ganbench.regress.baseline import read_baseline, write_baseline
 from ganbench.regress.check import K, Result, compare, regress, suite_fingerprint, tolerance
 from ganbench.regress.render import junit_xml, render_table
 from ganbench.variants import VARIANTS

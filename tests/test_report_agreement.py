@@ -11,14 +11,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from ganbench.config.benchmarks import load_benchmark
 from ganbench.cli import main
 from ganbench.cli.run import parse_seeds
-from ganbench.report.agreement import (agreement_markdown, compare_targets, compare_verdicts,
-                                       verdict)
+from ganbench.config.benchmarks import load_benchmark
+from ganbench.report.agreement import agreement_markdown, compare_targets, compare_verdicts, verdict
 from ganbench.report.load import load_records
 from ganbench.report.tables import build_tables
-
 from tests.test_report_records import make_record, write_record
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,6 @@
 
 from ganbench.report import write_report
 from ganbench.report.load import load_records
-
 from tests.test_report_records import make_record, write_record
 
 XEON = {"type": "cpu", "name": "Intel(R) Xeon(R) Platinum 8480+", "torch_capability": "AVX512", "threads": 1}

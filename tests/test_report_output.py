@@ -19,7 +19,6 @@ from ganbench.report.figures import figure_bytes, seeds_figure, variant_palette
 from ganbench.report.load import load_records
 from ganbench.report.stats import bootstrap_mean
 from ganbench.report.tables import build_tables
-
 from tests.test_report_records import image_suite, make_record, ring8_suite, write_record
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -156,8 +155,8 @@ def test_cli_passes_on_a_foreign_warning_once_and_ends(monkeypatch, tmp_path):
     # to the list being replayed: `ganbench report` looped forever, growing (10 GB
     # seen), on seaborn's swarmplot warning. An alarm turns a relapse into a failure.
     def write_report(*args, **kwargs):
-        warnings.warn("not ours", UserWarning)
-        warnings.warn("a bad record", RecordWarning)
+        warnings.warn("not ours", UserWarning, stacklevel=2)
+        warnings.warn("a bad record", RecordWarning, stacklevel=2)
         return []
 
     def timeout(*_):

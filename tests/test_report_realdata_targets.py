@@ -8,13 +8,12 @@ import math
 import pytest
 
 from ganbench.config.benchmarks import load_benchmark
+from ganbench.config.targets import parse_target
 from ganbench.core.errors import ConfigError
 from ganbench.evaluation.realdata import compute_real_data, ensure_real_data, real_data_path
 from ganbench.report.load import load_records
 from ganbench.report.render import benchmark_markdown, readme, target_markdown
 from ganbench.report.tables import build_tables
-from ganbench.config.targets import parse_target
-
 from tests.test_report_records import make_record, write_record
 
 RING = """dataset = "ring8"

@@ -11,11 +11,18 @@ import pytest
 from scipy import stats
 
 from ganbench.report.load import load_records
-from ganbench.report.stats import (N_RESAMPLES, SEED, bootstrap_mean, bootstrap_median, holm,
-                                   improvement_interval, permutation_method, permutation_p,
-                                   prob_improvement)
+from ganbench.report.stats import (
+    N_RESAMPLES,
+    SEED,
+    bootstrap_mean,
+    bootstrap_median,
+    holm,
+    improvement_interval,
+    permutation_method,
+    permutation_p,
+    prob_improvement,
+)
 from ganbench.report.tables import build_tables
-
 from tests.test_report_records import make_record, write_record
 
 
@@ -104,7 +111,7 @@ def test_permutation_method_states_the_floor_that_complete_separation_reaches(n,
 
 
 def test_holm_matches_statsmodels():
-    from statsmodels.stats import multitest   # the test extra installs it
+    from statsmodels.stats import multitest  # the test extra installs it
     raw = {"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.2, "e": 0.011}
     ref = multitest.multipletests(list(raw.values()), method="holm")[1]
     ours = holm(raw)
@@ -176,8 +183,8 @@ def _snap(fraction, modes, hq):
 
 
 def test_compute_to_target_with_a_seed_that_never_reaches_it(tmp_path):
-    from ganbench.report.target import cost_to_target, run_costs
     from ganbench.config.targets import parse_target
+    from ganbench.report.target import cost_to_target, run_costs
 
     target = parse_target({"modes": {"at_least": 8}, "high_quality": {"at_least": 90}})
     runs = {0: [(0.25, 8, 80), (0.5, 8, 91), (0.75, 8, 95), (1.0, 8, 96)],   # at 0.5

@@ -7,13 +7,12 @@ import math
 import pandas as pd
 import pytest
 
+from ganbench.metrics.naming import metric_label, primary_metrics, sort_metrics
 from ganbench.report.literature import LiteratureResult
 from ganbench.report.load import load_records
-from ganbench.metrics.naming import metric_label, primary_metrics, sort_metrics
 from ganbench.report.render import benchmark_latex, benchmark_markdown, literature_markdown
 from ganbench.report.stats import bootstrap_mean, holm, permutation_p, t_interval
 from ganbench.report.tables import build_tables, format_interval, sci
-
 from tests.test_report_records import image_suite, ring8_suite
 
 T_0975_2 = 4.302652729749464   # Student-t 97.5 % quantile, 2 degrees of freedom (tables)

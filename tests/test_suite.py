@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ganbench.config.benchmarks import discover
 from ganbench.cli import main
-from ganbench.suite.executors import run_local
+from ganbench.config.benchmarks import discover
 from ganbench.core.record import comparable, read_record
+from ganbench.suite.executors import run_local
 from ganbench.suite.tasks import _proc_stat, claim, plan, release
 from ganbench.variants import VARIANTS
 from tests.pausing import kill_when_paused

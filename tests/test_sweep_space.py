@@ -6,8 +6,8 @@ import pytest
 
 from ganbench.config.benchmarks import discover
 from ganbench.config.run import Budget, RunConfig
-from ganbench.core.errors import ConfigError
 from ganbench.config.search_space import apply_params, load_spaces, params_of, parse_space, variant_space
+from ganbench.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDE = {

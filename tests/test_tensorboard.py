@@ -5,8 +5,8 @@ import sys
 import pytest
 
 from ganbench.core.errors import ConfigError
-from ganbench.suite.live import TensorBoardLog
 from ganbench.core.record import SCHEMA_VERSION, write_record
+from ganbench.suite.live import TensorBoardLog
 from ganbench.suite.tasks import Outcome
 
 RUN = "ring8/vanilla/seed0"

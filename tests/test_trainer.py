@@ -5,11 +5,11 @@ import os
 import pytest
 import torch
 
+import ganbench.training.trainer
 from ganbench.config.run import Budget, RunConfig
 from ganbench.core.errors import CheckpointError
 from ganbench.core.io import safe_torch_load
 from ganbench.core.record import comparable, read_record
-import ganbench.training.trainer
 from ganbench.training.trainer import train
 from ganbench.variants import VARIANTS, register_variant
 from ganbench.variants.vanilla import Vanilla

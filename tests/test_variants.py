@@ -195,10 +195,10 @@ def test_a_sixth_variant_is_one_decorated_class():
         assert "hinge-test" in VARIANTS.names()
         v = make_variant("hinge-test")
         assert v.d_objective(REAL, FAKE).item() == pytest.approx((0 + 2.0) / 2 + (1.5 + 0) / 2)
+        import tempfile
+
         from ganbench.config.run import Budget, RunConfig
         from ganbench.training.trainer import train
-
-        import tempfile
 
         with tempfile.TemporaryDirectory() as out:
             record = train(RunConfig("hinge-test", "ring8", 0, Budget.parse("2e9flops")), out)

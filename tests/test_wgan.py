@@ -5,9 +5,9 @@ charged at its real cost."""
 import pytest
 import torch
 
-from ganbench.training.budget import BudgetMeter, Spent
 from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
+from ganbench.training.budget import BudgetMeter, Spent
 from ganbench.training.trainer import build_run, train, train_iteration
 from ganbench.variants import make_variant
 

@@ -24,11 +24,11 @@ from typing import Iterator, Optional
 
 import torch
 
-from ganbench.training import trainer
-from ganbench.training.budget import measure_step_flops
 from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import DataSplit, load_dataset, to_model_space
 from ganbench.models import build_models
+from ganbench.training import trainer
+from ganbench.training.budget import measure_step_flops
 from ganbench.variants import make_variant
 
 VARIANT_NAMES = ("vanilla", "vanilla-mm", "wgan-gp", "lsgan", "loss-sensitive")

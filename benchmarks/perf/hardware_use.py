@@ -125,7 +125,7 @@ def main() -> None:
                 cells[(width, layout, variant)] = (build_run(config, data), flops)
     times = time_cells(cells, args.iters)
     rows, below, worst = [], [], {}
-    for (width, layout, variant), (run, flops) in cells.items():
+    for (width, layout, variant), (_run, flops) in cells.items():
         best, med = min(times[(width, layout, variant)]), C.median(times[(width, layout, variant)])
         share = flops / best / peak
         rows.append({"width": width, "layout": "channels_last" if layout else "NCHW", "variant": variant,

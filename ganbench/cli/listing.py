@@ -11,8 +11,8 @@ import click
 def list_command(benchmarks_dir: Path) -> None:
     """List variants (with their defaults), datasets and benchmarks, and where each
     variant and dataset comes from (builtin, an entry point or a plugin module)."""
-    from ganbench.datasets import DATASETS
     from ganbench.core.plugins import origin
+    from ganbench.datasets import DATASETS
     from ganbench.variants import VARIANTS
 
     click.echo("variants:")

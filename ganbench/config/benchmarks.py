@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Optional
 
 from ganbench.config.run import DEFAULT_FRACTIONS, Budget, RunConfig, check_fractions
-from ganbench.core.mapping import from_mapping
 from ganbench.core.errors import ConfigError, UnknownNameError
+from ganbench.core.mapping import from_mapping
 
 # `paper` and `cpu`: the reproduction benchmarks' sizes (benchmarks/repro/).
 PROFILES = ("smoke", "quick", "full", "paper", "cpu")

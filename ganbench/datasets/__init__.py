@@ -1,16 +1,16 @@
 """Datasets behind one API: ``load_dataset(name, split, data_dir) -> DataSplit``."""
 
+from ganbench.core.plugins import attach, ensure_loaded
 from ganbench.datasets import cifar, idx, mixtures, stacked  # noqa: F401  (registration)
 from ganbench.datasets.base import (
     DATASETS,
-    DataSplit,
     DatasetInfo,
+    DataSplit,
     load_dataset,
     register_dataset,
     to_model_space,
     to_uint8,
 )
-from ganbench.core.plugins import attach, ensure_loaded
 
 DATASETS.loader = ensure_loaded  # datasets from outside the package, on first lookup
 attach("dataset", DATASETS, lambda name, loader: DATASETS.register(name)(loader))

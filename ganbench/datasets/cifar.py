@@ -13,8 +13,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, found_in, register_dataset
 from ganbench.core.errors import DatasetError
+from ganbench.datasets.base import DatasetInfo, DataSplit, cache_dir, downloads_allowed, found_in, register_dataset
 
 BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 FOLDER = "cifar-10-batches-py"

@@ -19,8 +19,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ganbench.datasets.base import DataSplit, DatasetInfo, cache_dir, downloads_allowed, found_in, register_dataset
 from ganbench.core.errors import DatasetError
+from ganbench.datasets.base import DatasetInfo, DataSplit, cache_dir, downloads_allowed, found_in, register_dataset
 
 STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

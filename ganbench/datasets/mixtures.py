@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ganbench.datasets.base import DataSplit, DatasetInfo, register_dataset
+from ganbench.datasets.base import DatasetInfo, DataSplit, register_dataset
 
 # Points per split: plenty for batches of 64-512; generated, so it costs nothing.
 SPLIT_SIZE = 100_000

@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 
-from ganbench.datasets.base import DataSplit, DatasetInfo, load_dataset, register_dataset
+from ganbench.datasets.base import DatasetInfo, DataSplit, load_dataset, register_dataset
 
 # Fixed per split so every user stacks the same triples.
 STACK_SEEDS = {"train": 0, "test": 1}

@@ -15,12 +15,12 @@ from typing import Any, Optional
 from tqdm import tqdm
 
 from ganbench.config.run import RunConfig
-from ganbench.core.mapping import from_mapping
-from ganbench.datasets import load_dataset, to_uint8
 from ganbench.core.errors import GanbenchError
 from ganbench.core.io import safe_torch_load
-from ganbench.models import build_models
+from ganbench.core.mapping import from_mapping
 from ganbench.core.record import FINAL_STATUSES, read_record, write_record
+from ganbench.datasets import load_dataset, to_uint8
+from ganbench.models import build_models
 from ganbench.training.samples import POINT_SAMPLES, SAMPLE_SEED_OFFSET, generate
 
 DEFAULT_IMAGE_SAMPLES = 10_000  # Lucic et al. 2018: 10k generated vs 10k test images

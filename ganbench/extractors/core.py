@@ -21,9 +21,9 @@ from torch_fidelity import register_feature_extractor
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
+from ganbench.core.registry import Registry
 from ganbench.extractors import fmnist_cnn, inception
 from ganbench.extractors.errors import MetricError
-from ganbench.core.registry import Registry
 
 
 @dataclass(frozen=True)

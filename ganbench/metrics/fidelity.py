@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import Tensor
-from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric, KEY_METRIC_FID
-from torch_fidelity.metric_isc import isc_features_to_metric, KEY_METRIC_ISC_MEAN
-from torch_fidelity.metric_kid import kid_features_to_metric, KEY_METRIC_KID_MEAN
+from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import KEY_METRIC_ISC_MEAN, isc_features_to_metric
+from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, kid_features_to_metric
 from torch_fidelity.metric_prc import calc_cdist_part
 
 from ganbench.extractors.errors import MetricError

@@ -13,8 +13,7 @@ import os
 import torch
 from torch import Tensor
 
-from ganbench.extractors import EXTRACTORS, LoadedExtractor, extract_features, load_extractor
-from ganbench.extractors import inception
+from ganbench.extractors import EXTRACTORS, LoadedExtractor, extract_features, inception, load_extractor
 from ganbench.extractors.errors import MetricError
 from ganbench.metrics import cache, fidelity, modes, ndb
 

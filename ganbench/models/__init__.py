@@ -5,8 +5,8 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganbench.datasets import DatasetInfo
 from ganbench.core.errors import ConfigError
+from ganbench.datasets import DatasetInfo
 from ganbench.models.dcgan import DcganCritic, DcganGenerator
 from ganbench.models.mlp import Maxout, MlpCritic, MlpGenerator, init_normal
 from ganbench.models.packing import pack_samples

@@ -41,12 +41,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from ganbench.regress.baseline import (SCHEMA, bad_seeds, environment_matches, identical_seeds, read_baseline, seed_values,
-                               write_baseline)
 from ganbench.config.benchmarks import BenchmarkConfig, discover
 from ganbench.core.errors import GanbenchError
 from ganbench.core.record import FINAL_STATUSES, read_record
 from ganbench.metrics.naming import higher_is_better, sort_metrics, split_key
+from ganbench.regress.baseline import (
+    SCHEMA,
+    bad_seeds,
+    environment_matches,
+    identical_seeds,
+    read_baseline,
+    seed_values,
+    write_baseline,
+)
 from ganbench.suite.tasks import Outcome, Task, check_plan, execute, plan
 
 SUITE_DIR = Path("benchmarks/stability")

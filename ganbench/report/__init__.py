@@ -4,7 +4,7 @@ Entry point: :func:`write_report`. ``ganbench report`` (``ganbench.cli.report``)
 is a thin wrapper around it.
 """
 
-from .load import NoRecordsError, RecordWarning, Records, load_records
+from .load import NoRecordsError, Records, RecordWarning, load_records
 from .select import select
 from .write import FORMATS, write_report
 

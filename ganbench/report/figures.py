@@ -20,9 +20,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ganbench.datasets.mixtures import grid_centers, ring_centers
+from ganbench.metrics.naming import arrow, metric_label
 
 from .load import Records
-from ganbench.metrics.naming import arrow, metric_label
 from .stats import bootstrap_mean
 from .tables import BenchmarkTable
 

@@ -30,8 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 from ganbench.core.errors import GanbenchError
-from ganbench.evaluation.realdata import DECLARED_NAME, REAL_DATA_NAME
 from ganbench.core.record import FINAL_STATUSES, RECORD_NAME, SCHEMA_VERSION, STATUSES
+from ganbench.evaluation.realdata import DECLARED_NAME, REAL_DATA_NAME
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
 BUDGET_UNITS = ("flops", "seconds", "epochs", "g_steps")

@@ -10,14 +10,23 @@ import re
 
 import pandas as pd
 
-from ganbench.core.errors import GanbenchError
 from ganbench.config.targets import target_text
+from ganbench.core.errors import GanbenchError
+from ganbench.metrics.naming import arrow, metric_label, split_key
 
 from .literature import REPRODUCED_BY, SOUGHT, LiteratureResult, for_dataset
-from ganbench.metrics.naming import arrow, metric_label, split_key
 from .stats import INTERVAL_KIND, permutation_method
-from .tables import (CAPTION_STATS, VIEWS, BenchmarkTable, comparison_rows, display_rows,
-                     format_interval, format_value, sci, summary_frame)
+from .tables import (
+    CAPTION_STATS,
+    VIEWS,
+    BenchmarkTable,
+    comparison_rows,
+    display_rows,
+    format_interval,
+    format_value,
+    sci,
+    summary_frame,
+)
 
 
 def slug(name: str) -> str:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .load import Records
 from ganbench.metrics.naming import metric_label, primary_metrics, worst_value
+
+from .load import Records
 from .stats import ALPHA, INTERVAL_KIND, run_counts, summarize
 from .target import cost_to_target, declared_target
 
@@ -83,7 +84,7 @@ def budget_text(runs: pd.DataFrame) -> str:
     Every variant of a benchmark should have had the same budget; when the
     records disagree the caption says so instead of picking one.
     """
-    budgets = sorted({(u, l, None if pd.isna(g) else g) for u, l, g in
+    budgets = sorted({(u, limit, None if pd.isna(g) else g) for u, limit, g in
                       zip(runs["budget_unit"], runs["budget_limit"], runs["max_g_steps"])},
                      key=repr)
     texts = [_one_budget(*b) for b in budgets]

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganbench.core.errors import ConfigError
 from ganbench.config.targets import first_reached, parse_target
+from ganbench.core.errors import ConfigError
 
 from .load import Records
 from .stats import bootstrap_median

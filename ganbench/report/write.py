@@ -14,8 +14,8 @@ from ganbench.core.io import atomic_write_bytes
 
 from .figures import curves_figure, figure_bytes, samples_figure, seeds_figure, variant_palette
 from .load import Records, load_records
-from .select import select
 from .render import benchmark_latex, readme, slug
+from .select import select
 from .settings import settings_markdown
 from .stats import INTERVAL_KIND
 from .tables import BenchmarkTable, build_tables, csv_frame, summary_frame

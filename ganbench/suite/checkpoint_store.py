@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganbench.training.checkpoint import LATEST
 from ganbench.core.errors import ConfigError
 from ganbench.core.io import atomic_write_bytes
+from ganbench.training.checkpoint import LATEST
 
 
 class CheckpointStore:

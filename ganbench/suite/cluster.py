@@ -27,8 +27,8 @@ from typing import Callable, Iterator, Optional
 
 from ganbench.core.errors import GanbenchError
 from ganbench.core.io import atomic_write_bytes
-from ganbench.suite.progress import Reporter
 from ganbench.core.record import RECORD_NAME
+from ganbench.suite.progress import Reporter
 from ganbench.suite.tasks import Outcome, Task, claim, execute, is_complete, release
 
 MAX_ATTEMPTS = 3  # a run survives two lost nodes; a third loss is more likely the run's own fault

@@ -20,8 +20,8 @@ from typing import Callable, Iterable, Optional
 from ganbench.config.benchmarks import BenchmarkConfig, EvalSettings
 from ganbench.config.run import RunConfig
 from ganbench.core.errors import GanbenchError
-from ganbench.suite.leases import CLAIM, _proc_stat, claim, release  # noqa: F401 (re-exported: claims were born here)
 from ganbench.core.record import FINAL_STATUSES, read_record, record_path, write_record
+from ganbench.suite.leases import CLAIM, _proc_stat, claim, release  # noqa: F401 (re-exported: claims were born here)
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ def check_plan(tasks: list[Task], profile: str) -> None:
     """
     import torch
 
-    from ganbench.training.budget import check_budget
-    from ganbench.datasets import load_dataset
     from ganbench.core.errors import ConfigError, DatasetError
+    from ganbench.datasets import load_dataset
+    from ganbench.training.budget import check_budget
 
     meters: dict = {}
     checked = set()

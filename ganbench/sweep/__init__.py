@@ -13,11 +13,12 @@ Importing this package does not import Optuna (the optional ``sweep`` extra);
 only running a sweep does, so reports work without it.
 """
 
+from ganbench.config.search_space import apply_params, load_spaces, space_for, variant_space
+
 from .budget_curve import bootstrap_band, expected_best_of_k
 from .report import write_sweep_report
 from .runner import rerun_best, run_sweep
 from .scoring import Goal, goal_for
-from ganbench.config.search_space import apply_params, load_spaces, space_for, variant_space
 from .study import SweepPlan, SweepSummary, trial_dir, trial_seed
 
 __all__ = ["Goal", "SweepPlan", "SweepSummary", "apply_params", "bootstrap_band", "expected_best_of_k",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ganbench.config.search_space import params_of
 from ganbench.core.io import atomic_write_bytes
 from ganbench.report.stats import t_interval
 
@@ -22,7 +23,6 @@ from .budget_curve import bootstrap_band, expected_best_of_k
 from .figure import sweep_figure
 from .render import param_names, readme
 from .scoring import MANIFEST, Goal, TrialResult, best_trial, load_trials, read_manifest, read_trial
-from ganbench.config.search_space import params_of
 
 CSV_FLOAT = "%.10g"
 

@@ -13,8 +13,18 @@ from typing import Callable, Optional
 from ganbench.core.errors import GanbenchError
 
 from .scoring import best_trial, load_trials
-from .study import (RunTasks, SweepPlan, SweepSummary, VariantStudy, ask_new, open_variant_study, resumable,
-                    sweep_dir, tell, trial_task)
+from .study import (
+    RunTasks,
+    SweepPlan,
+    SweepSummary,
+    VariantStudy,
+    ask_new,
+    open_variant_study,
+    resumable,
+    sweep_dir,
+    tell,
+    trial_task,
+)
 
 Progress = Callable[[str, int, object], None]
 TOLD = ("finished", "diverged", "skipped")  # the run has a complete record to score

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganbench.core.errors import ConfigError, GanbenchError
-from ganbench.metrics import LOWER_IS_BETTER, METRIC_RANGES
 from ganbench.core.record import FINAL_STATUSES, RECORD_NAME
+from ganbench.metrics import LOWER_IS_BETTER, METRIC_RANGES
 
 MANIFEST = "sweep.json"
 TRIAL_DIR = re.compile(r"^trial(\d+)$")

@@ -30,13 +30,13 @@ import numpy as np
 
 from ganbench.config.benchmarks import DEFAULT_PROFILE, BenchmarkConfig, EvalSettings
 from ganbench.config.run import RunConfig
-from ganbench.core.mapping import json_ready
+from ganbench.config.search_space import Param, apply_params, distributions, space_for, variant_space
 from ganbench.core.errors import ConfigError, GanbenchError
 from ganbench.core.io import atomic_write_json
+from ganbench.core.mapping import json_ready
 from ganbench.suite.tasks import Outcome, Task
 
 from .scoring import MANIFEST, Goal, goal_for, read_manifest, read_trial
-from ganbench.config.search_space import Param, apply_params, distributions, space_for, variant_space
 
 SAMPLERS = ("random", "tpe")
 TRIAL_SEED_OFFSET = 1000  # trial seeds never collide with the seeds 0, 1, 2... of re-runs

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganbench.datasets import DatasetInfo, to_uint8
 from ganbench.core.io import atomic_write_bytes
+from ganbench.datasets import DatasetInfo, to_uint8
 
 POINT_SAMPLES = 2500  # PacGAN's evaluation sample count for 2-D mixtures
 GRID_SIDE = 8

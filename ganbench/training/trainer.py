@@ -21,16 +21,16 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ganbench.config.run import RunConfig, resolve
+from ganbench.core.errors import ConfigError, GanbenchError
+from ganbench.core.io import atomic_torch_save
+from ganbench.core.record import finished_record, write_record
+from ganbench.datasets import DataSplit, load_dataset, to_model_space
+from ganbench.models import build_models, pack_samples
 from ganbench.training import samples
 from ganbench.training.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
 from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ganbench.config.run import RunConfig, resolve
-from ganbench.datasets import DataSplit, load_dataset, to_model_space
-from ganbench.core.errors import ConfigError, GanbenchError
-from ganbench.core.io import atomic_torch_save
-from ganbench.models import build_models, pack_samples
 from ganbench.training.pause import pause_point
-from ganbench.core.record import finished_record, write_record
 from ganbench.training.run_record import finish_record, new_record
 from ganbench.variants import Variant, make_variant
 
