@@ -19,7 +19,7 @@ def built(variant="loss-sensitive", **options):
 @pytest.mark.parametrize("impl", [{}, {"fused": True}])
 def test_both_optimisers_follow_adam_impl_and_the_record_says_so(monkeypatch, impl):
     monkeypatch.setattr(base, "ADAM_IMPL", impl)
-    run = built(lipschitz="weight-decay")
+    run = built(lipschitz="weight-decay", weight_decay=5e-5)
     fused = impl.get("fused", False)
     for opt in (run.opt_g, run.opt_d):
         assert isinstance(opt, torch.optim.Adam) and bool(opt.defaults["fused"]) is fused

@@ -17,21 +17,19 @@ So with c_l the forward cost of layer l, F = Σ c_l of a network:
   carries G's graph; D's weights are frozen) + G weight grads + G input grads
   minus the first layer (z needs no gradient).
 Penalties add to the critic step:
-- gradient-norm penalty on the raw score (WGAN-GP): forward at x̂ F_D, the
+- gradient-norm penalty on the raw score (WGAN-GP at x̂; loss-sensitive's default,
+  lipschitz="gradient-at-real", at the real batch): forward at x̂ F_D, the
   input gradient F_D (create_graph), the double backward through that gradient
   graph 2·F_D - c_D[-1] (the top layer's incoming gradient is the constant 1 of
   scores.sum()), and the backward of the forward graph reached through the
   activations' second derivatives (LeakyReLU's is a zero tensor, still
   propagated), 2·(F_D - c_D[-1]): every layer below the head. Total 6·F_D - 3·c_D[-1].
-- the same penalty on L = relu(D) (loss-sensitive, lipschitz="gradient-norm"):
-  the incoming gradient is relu's step, so autograd differentiates through the
-  head too (its derivative is a zero tensor, still propagated), and the head's
-  three terms come back: 6·F_D.
 - wgan's weight clipping (a clamp) and hinge's spectral norm count nothing: the
   power iteration is matrix-vector products, which FlopCounterMode does not
   count (about 1/B of a layer's forward, left out of every budget alike).
-- the finite-difference penalty (loss-sensitive default): two more critic
-  forwards + backwards on points that need no gradient: 2·(3·F_D - c_D[0]).
+- the finite-difference penalties (loss-sensitive, lipschitz="finite-difference"
+  and "finite-difference-slope"): two more critic forwards + backwards on points
+  that need no gradient: 2·(3·F_D - c_D[0]).
 
 Every registered variant must have an entry in PENALTY: a new variant without
 one fails here (it is parametrised over the registry, not over a fixed list).
@@ -72,10 +70,6 @@ def raw_score_gradient_penalty(d):
     return 6 * sum(d) - 3 * d[-1]
 
 
-def relu_gradient_penalty(d):
-    return 6 * sum(d)
-
-
 def finite_difference_penalty(d):
     return 2 * (3 * sum(d) - d[0])
 
@@ -88,8 +82,9 @@ PENALTY = {
     ("wgan", ()): no_penalty,
     ("hinge", ()): no_penalty,
     ("wgan-gp", ()): raw_score_gradient_penalty,
-    ("loss-sensitive", (("lipschitz", "gradient-penalty"),)): finite_difference_penalty,
-    ("loss-sensitive", (("lipschitz", "gradient-norm"),)): relu_gradient_penalty,
+    ("loss-sensitive", (("lipschitz", "gradient-at-real"),)): raw_score_gradient_penalty,
+    ("loss-sensitive", (("lipschitz", "finite-difference"),)): finite_difference_penalty,
+    ("loss-sensitive", (("lipschitz", "finite-difference-slope"),)): finite_difference_penalty,
     ("loss-sensitive", (("lipschitz", "weight-decay"),)): no_penalty,
 }
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from ganbench.config.benchmarks import load_benchmark
+from ganbench.config.run import resolve
 from ganbench.report.load import load_records
 from ganbench.report.settings import settings_markdown
 
@@ -16,9 +17,10 @@ def test_toy_benchmarks_run_wgan_gp_with_the_toy_lambda():
     for path in ("benchmarks/ring8.toml", "benchmarks/grid25.toml",
                  "benchmarks/stability/ring8.toml", "benchmarks/stability/grid25.toml"):
         bench = load_benchmark(ROOT / path)
-        options = {c.variant: c.variant_options for c in bench.run_configs("smoke")}
-        assert options["wgan-gp"] == {"gp_weight": 0.1}, path
-        assert options["vanilla"] == {}, path
+        configs = {c.variant: resolve(c, "points") for c in bench.run_configs("smoke")}
+        assert configs["wgan-gp"].preset == "gan_toy", path
+        assert configs["wgan-gp"].variant_options == {"gp_weight": 0.1}, path
+        assert configs["vanilla"].variant_options == {}, path
 
 
 def copy_record(src: Path, dst: Path, spent=None, **config) -> None:

@@ -29,21 +29,37 @@ def test_wgan_objective_on_scores():
     assert v.g_objective(FAKE).item() == pytest.approx(1.25)
 
 
-def test_critic_weights_within_clip_after_every_critic_step():
+def critic_max_seen_by(run, method):
+    """Wrap ``run.variant.<method>`` to note max |p| of the critic each time it is called."""
+    seen, original = [], getattr(run.variant, method)
+
+    def spy(critic, *args):
+        seen.append(max(p.abs().max().item() for p in critic.parameters()))
+        return original(critic, *args)
+
+    setattr(run.variant, method, spy)
+    return seen
+
+
+def test_every_critic_step_scores_with_clamped_weights_as_the_reference_code():
+    """main.py l.185-186: the clamp comes before each critic step, so every critic loss
+    is computed with weights in [-c, c]; the last update is left for the generator step."""
     run = wgan_run()
-    seen = []
-    clip_after = run.variant.after_d_step
-
-    def check(critic):
-        unclipped = max(p.abs().max().item() for p in critic.parameters())
-        clip_after(critic)
-        seen.append((unclipped, max(p.abs().max().item() for p in critic.parameters())))
-
-    run.variant.after_d_step = check
+    assert max(p.abs().max().item() for p in run.critic.parameters()) > 0.01  # PyTorch's init exceeds c
+    seen = critic_max_seen_by(run, "d_loss")
+    g_seen = critic_max_seen_by(run, "g_loss")
     train_iteration(run, 3)
-    assert len(seen) == 3
-    assert seen[0][0] > 0.01  # PyTorch's init exceeds c: the first clip does something
-    assert all(after <= 0.01 for _, after in seen)
+    assert len(seen) == 3 and all(m <= 0.01 for m in seen)
+    assert g_seen[0] > 0.01  # the generator step sees the last (unclipped) RMSprop update
+
+
+def test_algorithm_1_clips_after_every_update():
+    run = wgan_run(clip_before_step=False)
+    seen = critic_max_seen_by(run, "d_loss")
+    g_seen = critic_max_seen_by(run, "g_loss")
+    train_iteration(run, 3)
+    assert seen[0] > 0.01 and all(m <= 0.01 for m in seen[1:])  # the first loss sees the init
+    assert g_seen[0] <= 0.01
 
 
 def test_wgan_trains_with_rmsprop_at_5e_5():
@@ -54,7 +70,8 @@ def test_wgan_trains_with_rmsprop_at_5e_5():
     train_iteration(run, 1)
     state = run.opt_d.state[next(run.critic.parameters())]
     assert "square_avg" in state and state["square_avg"].abs().sum() > 0
-    assert run.config.d_norm == "batch" and run.config.n_critic == 5
+    assert run.config.n_critic == 5
+    assert run.config.d_norm == "none"  # the 2-D MLP has no batch norm: the record says so
 
 
 def test_critic_schedule_of_the_reference_code():

@@ -139,6 +139,7 @@ def bare_loop(config: RunConfig, data: DataSplit, iterations: int) -> BareResult
             with torch.no_grad():
                 fake = g(torch.randn(bs, z_dim))
             opt_d.zero_grad(set_to_none=True)
+            variant.before_d_step(d)
             variant.d_loss(d, real, fake).backward()
             opt_d.step()
             variant.after_d_step(d)

@@ -9,7 +9,8 @@ import click
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True,
               help="Directory of benchmark TOML files.")
 def list_command(benchmarks_dir: Path) -> None:
-    """List variants (with their defaults), datasets and benchmarks, and where each
+    """List variants (with their defaults and the reference each default comes
+    from, then their other named presets), datasets and benchmarks, and where each
     variant and dataset comes from (builtin, an entry point or a plugin module)."""
     from ganbench.core.plugins import origin
     from ganbench.datasets import DATASETS
@@ -17,9 +18,18 @@ def list_command(benchmarks_dir: Path) -> None:
 
     click.echo("variants:")
     for name in VARIANTS.names():
-        d = VARIANTS.get(name).defaults
-        click.echo(f"  {name:<16} n_critic={d.n_critic} lr={d.lr:g} betas={tuple(d.betas)} critic norm={d.d_norm}"
-                   f" optimizer={d.optimizer} [{origin('variant', name)}]")
+        cls = VARIANTS.get(name)
+        click.echo(f"  {name:<16} [{origin('variant', name)}]")
+        for preset_name in cls.preset_names():
+            preset = cls.preset(preset_name)
+            d, options = preset.defaults, "".join(f" {k}={v}" for k, v in preset.options.items())
+            mark = "default" if preset_name == cls.default_preset else "preset"
+            click.echo(f"    {mark} {preset_name}: n_critic={d.n_critic} lr={d.lr:g} betas={tuple(d.betas)} "
+                       f"critic norm={d.d_norm} optimizer={d.optimizer}{options}")
+            if d.source:
+                click.echo(f"      source: {d.source}")
+    click.echo("  (critic norm is the DCGAN critic's, on image datasets; the 2-D MLP critic has none, "
+               "or spectral norm when asked)")
     click.echo("datasets:")
     for name in DATASETS.names():
         doc = ((DATASETS.get(name).__doc__ or "").strip().splitlines() or [""])[0]

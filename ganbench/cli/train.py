@@ -35,6 +35,9 @@ def parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory (record, checkpoints, samples).")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Batch size for both networks.")
 @click.option("--width", type=int, default=None, help="Model width (MLP units / DCGAN base channels).")
+@click.option("--preset", default=None,
+              help="A named reference configuration of the variant (defaults and options; `ganbench list` shows "
+                   "each with its source). Default: the variant's default one. Explicit options override it.")
 @click.option("--lr", type=float, default=None, help="Adam learning rate of both networks (default: the variant's).")
 @click.option("--n-critic", type=int, default=None, help="Critic steps per generator step (default: the variant's).")
 @click.option("--z-dim", type=int, default=None, help="Latent size (default: 2 for 2-D data, 64 for images).")
@@ -44,7 +47,8 @@ def parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--betas-g", type=(float, float), default=None, help="Generator Adam betas (overrides --betas).")
 @click.option("--betas-d", type=(float, float), default=None, help="Critic Adam betas (overrides --betas).")
 @click.option("--d-norm", type=click.Choice(D_NORMS), default=None,
-              help="Critic normalisation: batch or layer (DCGAN critics), spectral (any critic; hinge with spectral norm), none. Default: the variant's.")
+              help="Critic normalisation: batch or layer (DCGAN critics only: the 2-D MLP critic has no normalisation "
+                   "layer), spectral (any critic), none. Default: the variant's, or none where the critic cannot have it.")
 @click.option("--g-width", type=int, default=None, help="Generator width (overrides --width).")
 @click.option("--d-width", type=int, default=None, help="Critic width; maxout: units per layer (overrides --width).")
 @click.option("--g-depth", type=int, default=None, help="MLP generator hidden layers (default 3).")

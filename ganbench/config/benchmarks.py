@@ -101,6 +101,7 @@ class VariantOverride:
     betas_g: Optional[tuple[float, float]] = None
     betas_d: Optional[tuple[float, float]] = None
     pack: Optional[int] = None  # PacGAN's m (None: 1, no packing)
+    preset: Optional[str] = None  # a named reference configuration of the variant (None: its default)
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class BenchmarkConfig:
                 configs.append(RunConfig(
                     variant=variant, dataset=self.dataset, seed=seed, budget=budget, benchmark=self.name,
                     batch_size=p.train.batch_size, width=p.train.width, z_dim=p.train.z_dim,
-                    n_critic=o.n_critic, d_norm=o.d_norm, variant_options=dict(o.options),
+                    n_critic=o.n_critic, d_norm=o.d_norm, variant_options=dict(o.options), preset=o.preset,
                     snapshot_fractions=p.snapshot_fractions, log_every=p.train.log_every,
                     checkpoint_every=p.train.checkpoint_every, device=device,
                     entry=entry, pack=1 if o.pack is None else o.pack, **layered, **{k: getattr(p.train, k) for k in _ARCHITECTURE},
@@ -183,7 +184,7 @@ class BenchmarkConfig:
 def load_benchmark(path: Path) -> BenchmarkConfig:
     """Parse and validate one benchmark file; every error names the file and key."""
     from ganbench.datasets import DATASETS
-    from ganbench.variants import VARIANTS, build_options_check
+    from ganbench.variants import VARIANTS
 
     path = Path(path)
     try:
@@ -217,10 +218,7 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
 
     parse_target(config.target, f"{path}: target")
     for name, override in config.overrides.items():
-        try:
-            build_options_check(VARIANTS.get(name), override.options)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: overrides.{name}.options: {exc}") from None
+        _check_settings(VARIANTS.get(name), override, f"{path}: overrides.{name}")
     if config.search_space:  # fail at load time, not when `ganbench sweep` starts
         from ganbench.config.search_space import load_spaces
 
@@ -238,7 +236,7 @@ def load_benchmark(path: Path) -> BenchmarkConfig:
 
 def _check_entries(config: BenchmarkConfig, path: Path) -> None:
     """Entries name a registered variant and valid options; they replace `variants`."""
-    from ganbench.variants import VARIANTS, build_options_check
+    from ganbench.variants import VARIANTS
 
     if config.entries and config.variants:
         raise ConfigError(f"{path}: give either `variants` or `entries`, not both (entries name their variant)")
@@ -246,10 +244,21 @@ def _check_entries(config: BenchmarkConfig, path: Path) -> None:
         if entry.variant not in VARIANTS:
             raise ConfigError(f"{path}: entries.{name}.variant: unknown variant {entry.variant!r}; "
                               f"valid variants: {', '.join(VARIANTS.names())}")
-        try:
-            build_options_check(VARIANTS.get(entry.variant), entry.options)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: entries.{name}.options: {exc}") from None
+        _check_settings(VARIANTS.get(entry.variant), entry, f"{path}: entries.{name}")
+
+
+def _check_settings(variant_cls, override: VariantOverride, where: str) -> None:
+    """The override's variant options and preset must exist; errors name ``where`` and the key."""
+    from ganbench.variants import build_options_check
+
+    try:
+        build_options_check(variant_cls, override.options)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.options: {exc}") from None
+    try:
+        variant_cls.preset(override.preset)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.preset: {exc}") from None
 
 
 def check_extractors(config: BenchmarkConfig, path: Path) -> None:

@@ -28,6 +28,9 @@ _BUDGET_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)(fl
 
 #: Critic normalisations (models.build_models): benchmark files and `ganbench train --d-norm` take these.
 D_NORMS = ("batch", "layer", "spectral", "none")
+#: What each data kind's critic can have: the 2-D MLP has no normalisation layer, so
+#: only spectral norm (a reparametrisation of its Linear layers) or none.
+MODEL_NORMS = {"points": ("none", "spectral"), "images": D_NORMS}
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class RunConfig:
     n_critic: Optional[int] = None
     d_norm: Optional[str] = None
     variant_options: dict = field(default_factory=dict)
+    preset: Optional[str] = None  # the variant's named reference configuration; None: its default
     snapshot_fractions: tuple[float, ...] = DEFAULT_FRACTIONS
     log_every: int = 10  # generator steps between loss-trace points
     checkpoint_every: int = 200  # generator steps between checkpoints
@@ -156,17 +160,35 @@ KIND_DEFAULTS = {"points": {"width": 128, "z_dim": 2}, "images": {"width": 64, "
 
 
 def resolve(config: RunConfig, data_kind: str) -> RunConfig:
-    """Fill every ``None`` from the variant's defaults and the data kind."""
+    """Fill every ``None`` from the variant's preset (its defaults and options) and
+    the data kind, and resolve ``d_norm`` to what this kind's critic can have.
+
+    The preset's options come first and the config's own override them, so the
+    record's ``variant_options`` list every option the run used. A critic
+    normalisation the preset names but the model cannot have (batch norm on the
+    2-D MLP) resolves to "none"; asking for one explicitly is an error.
+    """
     from ganbench.variants import VARIANTS, build_options_check
 
     variant = VARIANTS.get(config.variant)
-    build_options_check(variant, config.variant_options)
-    defaults = variant.defaults
+    preset = variant.preset(config.preset)
+    options = {**preset.options, **config.variant_options}
+    build_options_check(variant, options)
+    defaults = preset.defaults
+    allowed = MODEL_NORMS[data_kind]
+    if config.d_norm is not None and config.d_norm not in allowed:
+        raise ConfigError(f"d_norm {config.d_norm!r} is not available for {data_kind} (the {_MODEL[data_kind]}); "
+                          f"use one of {', '.join(allowed)}")
     fills = {
         "lr": defaults.lr,
         "betas": tuple(defaults.betas),
         "n_critic": defaults.n_critic,
-        "d_norm": defaults.d_norm,
+        "d_norm": defaults.d_norm if defaults.d_norm in allowed else "none",
+        "preset": variant.default_preset,
         **KIND_DEFAULTS[data_kind],
     }
-    return dataclasses.replace(config, **{k: v for k, v in fills.items() if getattr(config, k) is None})
+    resolved = dataclasses.replace(config, **{k: v for k, v in fills.items() if getattr(config, k) is None})
+    return dataclasses.replace(resolved, variant_options=options)
+
+
+_MODEL = {"points": "MLP critic, which has no normalisation layer", "images": "DCGAN critic"}

@@ -15,11 +15,12 @@ import statistics
 
 from .load import Records
 
-SETTING_KEYS = ("n_critic", "lr", "betas", "d_norm")  # RunConfig fields a variant's defaults fill
+SETTING_KEYS = ("preset", "n_critic", "lr", "betas", "d_norm")  # RunConfig fields a variant's preset fills
 
 
 def run_settings(config: dict) -> str:
-    """One run's settings as ``n_critic=5, lr=0.0001, ..., gp_weight=0.1``."""
+    """One run's settings as ``preset=gan_toy, n_critic=5, lr=0.0001, ..., gp_weight=0.1``
+    (``d_norm`` as the record resolved it: what the critic had)."""
     parts = [f"{key}={_format(config[key])}" for key in SETTING_KEYS if config.get(key) is not None]
     options = config.get("variant_options") or {}
     parts += [f"{key}={_format(value)}" for key, value in sorted(options.items())]
@@ -52,7 +53,8 @@ def settings_markdown(records: Records) -> str:
     if not by_benchmark:
         return ""
     parts = ["## Variant settings", "",
-             "What each variant ran with (its defaults, or the benchmark file's overrides), from the records;"
+             "What each variant ran with (its preset, the named reference configuration `ganbench list` traces"
+             " to its source, and the benchmark file's overrides), from the records;"
              " steps: generator / critic steps the budget bought, median over seeds.", ""]
     for benchmark in sorted(by_benchmark):
         parts += [f"### {benchmark}", "", "| variant | settings | steps (G / D) |", "|---|---|--:|"]

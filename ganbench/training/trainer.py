@@ -137,6 +137,7 @@ def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[floa
         with torch.no_grad(), autocast:
             fake = run.fake_batch()
         run.opt_d.zero_grad(set_to_none=True)
+        run.variant.before_d_step(run.critic)
         with autocast:
             d_loss = run.variant.d_loss(run.critic, real, fake)
         d_loss.backward()

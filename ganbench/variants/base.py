@@ -56,6 +56,18 @@ class Defaults:
     d_norm: str = "batch"
     d_weight_decay: float = 0.0
     optimizer: str = "adam"  # "adam" or "rmsprop" (see Variant.make_optimizer)
+    #: The reference these settings come from: repository@commit file:lines (``ganbench list`` shows it).
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named reference configuration of a variant: its training defaults plus the
+    variant options that reference uses. Chosen with ``preset`` in a benchmark file's
+    overrides or ``ganbench train --preset``; the record's config says which ran."""
+
+    defaults: Defaults
+    options: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,9 @@ class Variant:
 
     name: ClassVar[str] = "?"
     defaults: ClassVar[Defaults] = Defaults()
+    #: The name of the configuration ``defaults`` describes, and other named ones.
+    default_preset: ClassVar[str] = "default"
+    presets: ClassVar[dict[str, Preset]] = {}
     Options: ClassVar[type] = NoOptions
     #: True when d_loss differentiates the critic's output w.r.t. its input
     #: (create_graph=True): torch.compile's AOTAutograd cannot double-backward.
@@ -80,6 +95,21 @@ class Variant:
 
     def __init__(self, **options: Any):
         self.options = build_options(self.Options, options, self.name)
+
+    @classmethod
+    def preset(cls, name: str | None = None) -> Preset:
+        """The named reference configuration (None: the default one)."""
+        if name is None or name == cls.default_preset:
+            return Preset(cls.defaults)
+        if name not in cls.presets:
+            valid = ", ".join([cls.default_preset, *sorted(cls.presets)])
+            raise ConfigError(f"variant {cls.name!r} has no preset {name!r}; valid presets: {valid}")
+        return cls.presets[name]
+
+    @classmethod
+    def preset_names(cls) -> list[str]:
+        """The default preset's name, then the alternatives."""
+        return [cls.default_preset, *sorted(cls.presets)]
 
     # --- score-level objectives -------------------------------------------------
     def d_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -115,6 +145,9 @@ class Variant:
     def critic_steps(self, g_step: int, n_critic: int) -> int:
         """Critic steps before generator step ``g_step`` (0-based); the run's n_critic by default."""
         return n_critic
+
+    def before_d_step(self, critic: nn.Module) -> None:
+        """Called before every critic step's forward pass (e.g. WGAN's clamp, where its code puts it)."""
 
     def after_d_step(self, critic: nn.Module) -> None:
         """Called after every critic optimiser step (e.g. weight clipping)."""

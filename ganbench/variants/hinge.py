@@ -5,20 +5,28 @@ generator moves its samples along the critic's normal."""
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganbench.variants.base import Defaults, Variant, register_variant
+from ganbench.variants.base import Defaults, Preset, Variant, register_variant
 
 
 @register_variant("hinge")
 class Hinge(Variant):
     """D: mean relu(1 - D(x)) + mean relu(1 + D(G(z)));  G: -mean D(G(z))."""
 
-    # Spectral norm in the critic: how Miyato et al. 2018 train the hinge loss
-    # (SN-GANs); d_norm = "batch" / "layer" / "none" in a benchmark's overrides
-    # turns it off. Adam(2e-4, betas (0.5, 0.999)), n_critic = 1: the DCGAN
-    # recipe vanilla uses (Radford et al. 2016), which is among the settings
-    # Miyato et al. compare (their Table 1), so hinge differs from vanilla only
-    # in its loss and critic normalisation.
-    defaults = Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="spectral")
+    # The SN-GAN codebases' schedule: spectral norm on every critic layer, 5 critic
+    # steps per generator step, Adam(2e-4, (0, 0.9)) for both networks:
+    # pfnet-research/sngan_projection configs/sn_cifar10_unconditional.yml l.35-47
+    # (every config there), and christiancosgrove/pytorch-spectral-normalization-gan
+    # @12dcf94 main.py l.39, 52-53; Miyato et al. 2018 App. B.2. Their learning-rate
+    # decays (linear to 0; x0.99 per epoch) are not applied: budgets end runs early.
+    defaults = Defaults(n_critic=5, lr=2e-4, betas=(0.0, 0.9), d_norm="spectral",
+                        source="pfnet-research/sngan_projection@e84b1a5 configs/sn_cifar10_unconditional.yml:35-47")
+    default_preset = "sngan"
+    presets = {
+        # Miyato et al. 2018, Table 1 setting C (the DCGAN recipe, Radford et al. 2016):
+        # the hinge's committed default before it was traced to the SN code.
+        "miyato-c": Preset(Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="spectral",
+                                    source="Miyato et al. 2018 (arXiv 1802.05957) Table 1, setting C")),
+    }
 
     def d_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()

@@ -1,29 +1,45 @@
-"""Loss-Sensitive GAN (Qi 2017, arXiv 1701.06264, Eq. 7-8 and Sec. 5).
+"""Loss-Sensitive GAN (Qi 2017, arXiv 1701.06264), as the authors' code runs it.
 
-The critic is a loss function L(x) that must score a real sample lower than
-a generated one by a data-dependent margin Delta(x, G(z)); the generator
-minimises the loss of its samples. Lipschitz control of L is what makes the
-margin meaningful: by default the finite-difference gradient penalty of the
-authors' PyTorch port (maple-research-lab/glsgan-gp, lsgan-gp.py,
-``calc_gradient_penalty2``); optionally the gradient-norm penalty that file
-also defines (``calc_gradient_penalty``, as in WGAN-GP), or the weight decay of
-the paper's Torch code (guojunq/lsgan, lsgan.lua), which decays both networks.
+The critic is a loss function L(x) that must score a real sample lower than a
+generated one by a data-dependent margin Delta(x, G(z)); the generator
+minimises the loss of its samples:
 
-The margin. The references use Delta = lambda ||x - G(z)||_1, lambda = 0.0002,
-on 64x64x3 images (d = 12288). A unit-slope L can raise L(G(z)) - L(x) by at
-most ||x - G(z)||_2, so what decides whether the hinge can be met is the ratio
-Delta / ||x - G(z)||_2. For a difference whose d entries are i.i.d. zero-mean
-Gaussian, ||v||_1 ~ d sigma sqrt(2/pi) and ||v||_2 ~ sqrt(d) sigma, so the
-reference's margin is lambda sqrt(2 d / pi) ||v||_2 = 0.0177 ||v||_2 at
-d = 12288 (at most lambda sqrt(d) = 0.022 ||v||_2, Cauchy-Schwarz). We use
-Delta = c ||x - G(z)||_2 with c = 0.0002 sqrt(2 * 12288 / pi): the reference's
-expected margin at 64x64x3 and the same ratio to the Lipschitz bound at any
-dimension. (The earlier per-dimension mean |x - G(z)| times 2.4576 kept the
-per-pixel coefficient instead; in 2-D it is 1.2-1.7 ||v||_2, above the bound,
-so the hinge could never be met.)
+    L step:  mean_i c(Delta_i + L(x_i) - L(G(z_i))) + gamma mean_i L(x_i) + Lipschitz term
+    G step:  mean_i L(G(z_i))
+
+with c(a) = max(a, slope * a) (relu for slope 0: LS-GAN; the generalised GLS-GAN
+for slope > 0) and Delta_i = lambda ||x_i - G(z_i)||_1, without gradient.
+
+Default: the authors' maintained PyTorch code, maple-research-lab/glsgan-gp,
+``lsgan-gp.py`` as of a135b0e (HEAD 29ca811 changes only the README):
+raw L (the critic's last conv, no activation: l.134-148), lambda = 2e-4 on the
+per-pair L1 distance (l.33, l.178, l.233), slope 0 (l.35, l.180, l.236), no
+gamma term, the Lipschitz term gamma_gp * mean ||grad_x L(x)||_2 at the real
+batch with gamma_gp = 10 (``get_direct_gradient_penalty``, l.153-165; l.34),
+Adam(2e-4, (0.5, 0.999)) for both networks (l.28-30, l.169-170), one critic step
+per generator step, no batch norm in the critic.
+
+Two details of that file, and what we do:
+- l.236 adds a (B,1,1,1) score difference to a (B,) margin, which broadcasts to a
+  B x B table whose mean mixes every score pair with every margin. We take the
+  per-pair mean its README states (README l.28); the two differ only through Delta.
+- l.163 takes the gradient's 2-norm over dim 1 (the channel axis of an image),
+  then the mean over batch and pixels. We do the same: for 2-D points dim 1 is the
+  point's coordinates, so it is the per-sample gradient norm.
+
+Named alternatives (``preset`` in a benchmark file or ``ganbench train --preset``):
+- ``lsgan-lua``: guojunq/lsgan ``lsgan.lua`` (HEAD b01c33b): L = relu(D) (l.120),
+  the same margin (l.33, l.219-220), gamma 0 (l.34), weight decay ``decay_rate``
+  0.00 on both networks (l.35, l.242, l.256; its comment suggests 5e-5, which the
+  ``weight_decay`` option takes), Adam(1e-4, beta1 0.5) (l.25-26), a batch-norm
+  critic (l.102-109) on images.
+- ``glsgan-gp-2017-06``: lsgan-gp.py at e54ac88 (to 5f0493b): 10 *
+  mean((|L(x1) - L(x2)| / ||x1 - x2||_2 - 1)^2), x1 and x2 on each real-fake segment
+  at two mixing weights drawn once per batch (``calc_gradient_penalty2``, l.188-207).
+- ``glsgan-gp-2017-07``: lsgan-gp.py at 44f72dd (to d79797c): 10 *
+  mean(|L(x1) - L(x2)| / ||x1 - x2||_2), the same points (l.161-178).
 """
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -31,99 +47,107 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.core.errors import ConfigError
-from ganbench.variants.base import Defaults, Variant, gradient_penalty, register_variant
+from ganbench.variants.base import Defaults, Preset, Variant, register_variant
 
-# lsgan.lua / lsgan-gp.py: lambda = 0.0002 on the L1 distance of 64x64x3 images;
-# converted to the L2 distance as derived in the module docstring (= 0.017692).
-REFERENCE_L1_SCALE, REFERENCE_DIM = 0.0002, 64 * 64 * 3
-MARGIN_SCALE = REFERENCE_L1_SCALE * math.sqrt(2 * REFERENCE_DIM / math.pi)
-LIPSCHITZ_CONTROLS = ("gradient-penalty", "gradient-norm", "weight-decay")
-# How L is read off the critic's raw output: "relu" as lsgan.lua (its netD ends
-# in nn.ReLU, so L >= 0 as the paper requires), "raw" as lsgan-gp.py (no final
-# activation).
-LOSS_OUTPUTS = ("relu", "raw")
+GLSGAN_GP = "maple-research-lab/glsgan-gp"
+LIPSCHITZ_CONTROLS = ("gradient-at-real", "finite-difference", "finite-difference-slope", "weight-decay")
+LOSS_OUTPUTS = ("raw", "relu")  # how L is read off the critic's score: lsgan-gp.py / lsgan.lua
 
 
 @dataclass(frozen=True)
 class LossSensitiveOptions:
-    margin_scale: float = MARGIN_SCALE  # c in Delta = c ||x - G(z)||_2
-    loss_output: str = "relu"
-    # gamma: weight of mean L(x); the paper shows it can be 0 for the
-    # unconditional model (reference code default gamma = 0).
-    gamma: float = 0.0
-    # "gradient-penalty": glsgan-gp's finite difference on real-fake segments
-    # (lambda = 10); "gradient-norm": (||grad L(x_hat)||_2 - 1)^2 at a random
-    # interpolate, glsgan-gp's other penalty (lambda = 10); "weight-decay": the
-    # Torch reference's decay_rate (added to both networks' gradients), its
-    # suggested value 5e-5.
-    lipschitz: str = "gradient-penalty"
-    gp_weight: float = 10.0
-    weight_decay: float = 5e-5
+    loss_output: str = "raw"  # lsgan-gp.py: raw L; "relu": lsgan.lua's final nn.ReLU
+    slope: float = 0.0  # c(a) = max(a, slope a): lsgan-gp.py --slope (0: LS-GAN, 1: WGAN's linear cost)
+    margin_scale: float = 2e-4  # lambda in Delta = lambda ||x - G(z)||_1 (both references' --lamb / lambda)
+    gamma: float = 0.0  # weight of mean L(x) (lsgan.lua's gamma; absent from lsgan-gp.py at HEAD)
+    lipschitz: str = "gradient-at-real"
+    gp_weight: float = 10.0  # lsgan-gp.py --gamma, "the scale of gradient penalty"
+    weight_decay: float = 0.0  # lipschitz = "weight-decay": lsgan.lua's decay_rate, on both networks
 
     def __post_init__(self):
         for name, allowed in (("lipschitz", LIPSCHITZ_CONTROLS), ("loss_output", LOSS_OUTPUTS)):
             if getattr(self, name) not in allowed:
                 valid = ", ".join(repr(c) for c in allowed)
                 raise ConfigError(f"loss-sensitive {name}={getattr(self, name)!r} is unknown; use one of {valid}")
+        if not 0.0 <= self.slope <= 1.0:
+            raise ConfigError(f"loss-sensitive slope must be in [0, 1] (0: LS-GAN, 1: linear), got {self.slope}")
 
 
 @register_variant("loss-sensitive")
 class LossSensitive(Variant):
-    """L step: mean_i max(0, Delta_i + L(x_i) - L(G(z_i))) + gamma mean L(x_i) [+ penalty];
-    G step: mean L(G(z)).  L = relu(critic score) by default (lsgan.lua)."""
+    """L step: mean c(Delta + L(x) - L(G(z))) [+ gamma mean L(x)] + Lipschitz term;
+    G step: mean L(G(z)). See the module docstring for the reference lines."""
 
-    # Adam(1e-4, beta1 = 0.5): guojunq/lsgan lsgan.lua (lr = 0.0001, beta1 = 0.5).
-    # No batch norm in the critic: glsgan-gp comments it out, the penalty is per pair.
-    defaults = Defaults(n_critic=1, lr=1e-4, betas=(0.5, 0.999), d_norm="none")
+    defaults = Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="none",
+                        source=f"{GLSGAN_GP}@a135b0e lsgan-gp.py:28-36,153-165,233-236")
+    default_preset = "glsgan-gp"
+    presets = {
+        "lsgan-lua": Preset(
+            Defaults(n_critic=1, lr=1e-4, betas=(0.5, 0.999), d_norm="batch",
+                     source="guojunq/lsgan@b01c33b lsgan.lua:25-35,96-121,219-256"),
+            {"loss_output": "relu", "lipschitz": "weight-decay", "weight_decay": 0.0}),
+        "glsgan-gp-2017-06": Preset(
+            Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="none",
+                     source=f"{GLSGAN_GP}@e54ac88 lsgan-gp.py:188-207"),
+            {"lipschitz": "finite-difference"}),
+        "glsgan-gp-2017-07": Preset(
+            Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="none",
+                     source=f"{GLSGAN_GP}@44f72dd lsgan-gp.py:161-178"),
+            {"lipschitz": "finite-difference-slope"}),
+    }
     Options = LossSensitiveOptions
 
     def __init__(self, **options):
         super().__init__(**options)
-        # Only the gradient-norm penalty differentiates L w.r.t. its input
+        # The gradient at the real batch is penalised through its own graph
         # (create_graph): that critic must stay eager under compile.
-        self.double_backward = self.options.lipschitz == "gradient-norm"
+        self.double_backward = self.options.lipschitz == "gradient-at-real"
 
     def loss_of(self, scores: Tensor) -> Tensor:
         """L(x) from the critic's raw score (``loss_output``)."""
         return F.relu(scores) if self.options.loss_output == "relu" else scores
 
     def margin(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Delta_i = margin_scale * ||x_i - G(z_i)||_2, without gradient."""
-        return self.options.margin_scale * (real - fake).detach().flatten(1).norm(2, dim=1)
+        """Delta_i = lambda ||x_i - G(z_i)||_1 per pair, without gradient."""
+        return self.options.margin_scale * (real - fake).detach().flatten(1).abs().sum(dim=1)
 
     def pair_objective(self, real_scores: Tensor, fake_scores: Tensor, margin: Tensor) -> Tensor:
-        """The hinge of Eq. 8 on scores, plus the gamma term."""
+        """mean_i c(Delta_i + L(x_i) - L(G(z_i))) + gamma mean_i L(x_i)."""
         loss_real, loss_fake = self.loss_of(real_scores).flatten(), self.loss_of(fake_scores).flatten()
-        hinge = F.relu(margin + loss_real - loss_fake).mean()
-        return hinge + self.options.gamma * loss_real.mean()
+        cost = F.leaky_relu(margin + loss_real - loss_fake, self.options.slope).mean()
+        return cost + self.options.gamma * loss_real.mean()
 
     def d_loss(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         loss = self.pair_objective(critic(real), critic(fake), self.margin(real, fake))
-        if self.options.lipschitz == "gradient-penalty":
-            loss = loss + self.options.gp_weight * self.lipschitz_penalty(critic, real, fake)
-        elif self.options.lipschitz == "gradient-norm":
-            loss = loss + self.options.gp_weight * self.gradient_norm_penalty(critic, real, fake)
+        control = self.options.lipschitz
+        if control == "gradient-at-real":
+            loss = loss + self.options.gp_weight * self.gradient_at_real(critic, real)
+        elif control.startswith("finite-difference"):
+            slope = self.finite_difference_slope(critic, real, fake)
+            term = slope if control == "finite-difference-slope" else (slope - 1.0) ** 2
+            loss = loss + self.options.gp_weight * term.mean()
         return loss
 
     def g_objective(self, fake_scores: Tensor) -> Tensor:
         return self.loss_of(fake_scores).mean()
 
-    def lipschitz_penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        """E[(|L(x1) - L(x2)| / ||x1 - x2||_2 - 1)^2] for two random points on each
-        real-fake segment: glsgan-gp's finite-difference penalty. The reference
-        draws one mixing weight per batch; we draw one per pair (same expectation,
-        lower variance)."""
-        shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-        a1, a2 = torch.rand(shape, device=real.device), torch.rand(shape, device=real.device)
-        x1, x2 = real + a1 * (fake - real), real + a2 * (fake - real)
-        slope = (self.loss_of(critic(x1)) - self.loss_of(critic(x2))).flatten().abs()
-        dist = (x1 - x2).flatten(1).norm(2, dim=1).clamp_min(1e-12)
-        return ((slope / dist - 1.0) ** 2).mean()
+    def gradient_at_real(self, critic: nn.Module, real: Tensor) -> Tensor:
+        """mean ||grad_x L(x)||_2 over dim 1 (then batch and any pixels) at the real
+        batch: lsgan-gp.py's ``get_direct_gradient_penalty``."""
+        # A view of a leaf, not the leaf: FlopCounterMode cannot follow autograd.grad
+        # with respect to a leaf (see variants.base.interpolate).
+        leaf = real.detach().requires_grad_(True)
+        x = leaf.view_as(leaf)
+        (grad,) = torch.autograd.grad(self.loss_of(critic(x)).sum(), x, create_graph=True)
+        return grad.norm(2, dim=1).mean()
 
-    def gradient_norm_penalty(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-        """E[(||grad_x L(x_hat)||_2 - 1)^2] at x_hat uniform on each real-fake segment:
-        every direction at x_hat is constrained, not only the segment's."""
-        return gradient_penalty(lambda x: self.loss_of(critic(x)), real, fake)
+    def finite_difference_slope(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        """|L(x1) - L(x2)| / ||x1 - x2||_2 per pair, x_k = a_k x + (1 - a_k) G(z), with
+        a_1, a_2 ~ U[0, 1] drawn once for the whole batch, as lsgan-gp.py draws them."""
+        a1, a2 = torch.rand(2, device=real.device)
+        x1, x2 = a1 * real + (1 - a1) * fake, a2 * real + (1 - a2) * fake
+        diff = (self.loss_of(critic(x1)) - self.loss_of(critic(x2))).flatten().abs()
+        return diff / (x1 - x2).flatten(1).norm(2, dim=1).clamp_min(1e-12)
 
     def weight_decay(self, role: str) -> float:
         """lsgan.lua adds decay_rate * x to the gradients of both L and G."""

@@ -26,9 +26,15 @@ class LsganOptions:
 class Lsgan(Variant):
     """D: 1/2 (D(x) - b)^2 + 1/2 (D(G(z)) - a)^2;  G: 1/2 (D(G(z)) - c)^2."""
 
-    # Same DCGAN optimiser and batch-norm critic as vanilla: Mao et al. build on
-    # the DCGAN architecture and change only the objective.
-    defaults = Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="batch")
+    # The authors' Adam run: xudonmao/LSGAN stability_comparison/BN_G_ls_adam,
+    # 0-1 coding on logits (dcgan64.py l.129-133), Adam(2e-4, beta1 0.5) for both
+    # networks (l.167-168; train.py l.16-17), batch norm on the critic's layers
+    # 2-4 (l.20-22, 66-68), one D step then one G step. Their losses are
+    # tf.nn.l2_loss sums (1/2 sum over the batch); we take the batch mean, which
+    # Adam's update does not see (it is invariant to the loss's scale up to eps).
+    defaults = Defaults(n_critic=1, lr=2e-4, betas=(0.5, 0.999), d_norm="batch",
+                        source="xudonmao/LSGAN@3b13d36 stability_comparison/BN_G_ls_adam/dcgan64.py:20-22,129-133,167-168")
+    default_preset = "lsgan-adam"
     Options = LsganOptions
 
     def d_objective(self, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
