@@ -10,17 +10,17 @@ from that file's equations, not from ganbench.variants:
   = 2e-4), over all of a pair's dimensions; it depends on no parameter.
 * D: mean_i c(Delta_i + L(x_i) - L(G(z_i))), c = ``nn.LeakyReLU(opt.slope)``
   (slope 0: the paper's hinge), + gamma * mean L(x) (the paper's Eq. 7 term,
-  0 by default), + penalty_weight * mean ||grad_x L(x)||_2 at the REAL batch,
+  0 by default), + gp_weight * mean ||grad_x L(x)||_2 at the REAL batch,
   the norm over dim 1 (``get_direct_gradient_penalty``, l.153-165: no square,
   no "- 1"; for (B, C, H, W) images a per-pixel norm over channels, averaged
   over B, H and W).
 * G: mean L(G(z)).
 * ``lipschitz="finite-difference"``: glsgan-gp's earlier ``calc_gradient_penalty2``:
   x_k = a_k x + (1 - a_k) G(z), two scalars a_1, a_2 ~ U[0, 1] per batch,
-  penalty_weight * mean_i (|L(x1_i) - L(x2_i)| / ||x1_i - x2_i||_2 - 1)^2. The
+  gp_weight * mean_i (|L(x1_i) - L(x2_i)| / ||x1_i - x2_i||_2 - 1)^2. The
   reference draws a_k with Python's ``random.uniform``; here both sides draw
   ``a1, a2 = torch.rand(2)`` after the same seed. ``"finite-difference-slope"``:
-  penalty_weight * mean_i |L(x1_i) - L(x2_i)| / ||x1_i - x2_i||_2.
+  gp_weight * mean_i |L(x1_i) - L(x2_i)| / ||x1_i - x2_i||_2.
 """
 
 import copy
@@ -34,7 +34,7 @@ from tests.oracles import check_critic_step, check_generator_step, image_setup, 
 
 # The spec's defaults, restated here so a changed default in ganbench fails the test.
 SPEC = {"loss_output": "raw", "slope": 0.0, "margin_scale": 2e-4, "gamma": 0.0,
-        "lipschitz": "gradient-at-real", "penalty_weight": 10.0}
+        "lipschitz": "gradient-at-real", "gp_weight": 10.0}
 
 
 def spec(options: dict) -> dict:
@@ -55,13 +55,13 @@ def penalty(o, critic, real, fake):
         # torch's norm as lsgan-gp.py calls it (``gradient.norm(2, dim=1)``): its derivative
         # at a zero gradient is 0, where sqrt(sum of squares) gives NaN, and with
         # loss_output "relu" every real sample scored below 0 has a zero gradient
-        return o["penalty_weight"] * torch.linalg.vector_norm(grad, dim=1).mean()
+        return o["gp_weight"] * torch.linalg.vector_norm(grad, dim=1).mean()
     if o["lipschitz"] in ("finite-difference", "finite-difference-slope"):
         a1, a2 = torch.rand(2).to(real.dtype)
         x1, x2 = a1 * real + (1 - a1) * fake, a2 * real + (1 - a2) * fake
         ratio = (L(critic(x1)) - L(critic(x2))).abs() / (x1 - x2).reshape(len(x1), -1).pow(2).sum(dim=1).sqrt()
         per_pair = (ratio - 1) ** 2 if o["lipschitz"] == "finite-difference" else ratio
-        return o["penalty_weight"] * per_pair.mean()
+        return o["gp_weight"] * per_pair.mean()
     assert o["lipschitz"] == "weight-decay"
     return torch.zeros((), dtype=real.dtype)
 
@@ -84,7 +84,7 @@ def ls_g(options):
 
 
 CASES = [{}, {"loss_output": "relu"}, {"slope": 0.2}, {"gamma": 0.1}, {"margin_scale": 0.05},
-         {"penalty_weight": 0.1}, {"lipschitz": "finite-difference"}, {"lipschitz": "finite-difference-slope"},
+         {"gp_weight": 0.1}, {"lipschitz": "finite-difference"}, {"lipschitz": "finite-difference-slope"},
          {"lipschitz": "weight-decay", "weight_decay": 1e-3}]
 
 

@@ -34,7 +34,7 @@ def adam_first_step(p, g, lr):
     return p - lr * g / (g.abs() + 1e-8)
 
 
-def hand_iteration(run, seed, d_loss, g_loss, step, after_d=lambda p: p):
+def hand_iteration(run, seed, d_loss, g_loss, step, after_d=lambda p: p, before_d=lambda p: p):
     """One critic step then one generator step on copies of the run's networks, with
     the trainer's draws in its order (real indices, critic-step z, generator-step z);
     returns the updated (critic, generator) parameters."""
@@ -45,6 +45,9 @@ def hand_iteration(run, seed, d_loss, g_loss, step, after_d=lambda p: p):
     with torch.no_grad():
         fake = generator(torch.randn(cfg.batch_size, cfg.z_dim))
     params = list(critic.parameters())
+    with torch.no_grad():
+        for p in params:
+            p.copy_(before_d(p))
     grads = torch.autograd.grad(d_loss(critic, real, fake), params)
     with torch.no_grad():
         for p, g in zip(params, grads):
@@ -67,11 +70,19 @@ def assert_updates_match(run, seed, expected):
             assert err <= TOL, f"{role} parameter {i} after one iteration differs from the hand update by {err:.3g}"
 
 
-def test_wgan_iteration_is_rmsprop_then_clip_then_generator_step():
-    """martinarjovsky/WassersteinGAN main.py: RMSprop(5e-5) on D(G(z)) - D(x) (sign
-    flipped there), every critic parameter clamped to [-0.01, 0.01]; G: RMSprop on -D(G(z))."""
+def test_wgan_iteration_is_clamp_then_rmsprop_then_generator_step():
+    """martinarjovsky/WassersteinGAN main.py: every critic parameter clamped to
+    [-0.01, 0.01] before the critic step (l.185-186), RMSprop(5e-5) on D(G(z)) - D(x)
+    (sign flipped there); G: RMSprop on -D(G(z)), against the unclamped update."""
     run = toy_run("wgan")
     assert run.config.lr == pytest.approx(5e-5)
+    expected = hand_iteration(run, 7, lambda c, x, f: c(f).mean() - c(x).mean(), lambda s: -s.mean(),
+                              rmsprop_first_step, before_d=lambda p: p.clamp(-0.01, 0.01))
+    assert_updates_match(run, 7, expected)
+
+
+def test_wgan_algorithm_1_option_clips_after_the_update():
+    run = toy_run("wgan", clip_before_step=False)
     expected = hand_iteration(run, 7, lambda c, x, f: c(f).mean() - c(x).mean(), lambda s: -s.mean(),
                               rmsprop_first_step, after_d=lambda p: p.clamp(-0.01, 0.01))
     assert_updates_match(run, 7, expected)
