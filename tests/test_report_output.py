@@ -68,8 +68,10 @@ def test_files_tables_and_figures(results, tmp_path):
     readme = (out / "README.md").read_text()
     assert readme.index("## Summary across benchmarks") < readme.index("## fmnist")
     assert "](figures/ring8_samples.png)" in readme
-    assert ("| wgan-gp | 30.50 [30.00, 31.00] · P(>vanilla) 1.00 | 8.00 [8.00, 8.00] · "
-            "P(>vanilla) 1.00 |") in readme
+    # two seeds: the interval is their range, and P = 1.00 carries the p that shows these
+    # seeds cannot separate the variants (◇: no outcome could reach p < 0.05 after Holm)
+    assert ("| wgan-gp | 30.50 (30.00–31.00) · P(>vanilla) 1.00 p=0.67 ◇ | 8.00 (8.00–8.00) · "
+            "P(>vanilla) 1.00 p=0.11 ◇ |") in readme
     table = pd.read_csv(out / "tables" / "ring8.csv").set_index(["variant", "metric"])
     row = table.loc[("vanilla", "modes")]
     # the diverged seed enters at 0 modes: 1, 2, 3, 0

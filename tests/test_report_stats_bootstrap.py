@@ -11,6 +11,13 @@ import pytest
 from scipy import stats
 
 from ganbench.report.load import load_records
+from ganbench.report.permutation import (
+    N_RANDOM,
+    holm_floor,
+    improvement_statistic,
+    permutation_method,
+    permutation_p,
+)
 from ganbench.report.stats import (
     N_RESAMPLES,
     SEED,
@@ -18,8 +25,6 @@ from ganbench.report.stats import (
     bootstrap_median,
     holm,
     improvement_interval,
-    permutation_method,
-    permutation_p,
     prob_improvement,
 )
 from ganbench.report.tables import build_tables
@@ -100,8 +105,9 @@ def test_permutation_p_against_exact_mann_whitney_without_ties():
 @pytest.mark.parametrize("n, floor, method", [
     (3, 2 / 20, "exact over all 20 relabellings, so p ≥ 2/20 = 0.1"),           # C(6, 3)
     (5, 2 / 252, "exact over all 252 relabellings, so p ≥ 2/252 = 0.0079"),     # C(10, 5)
-    (10, 2 / (N_RESAMPLES + 1),                                                  # C(20, 10)
-     "10,000 random relabellings (seed 0) of the 184,756, so p ≥ 2/10,001 = 0.0002"),
+    (10, 2 / 184_756, "exact over all 184,756 relabellings, so p ≥ 2/184,756 = 1.1e-05"),
+    (12, 2 / (N_RANDOM + 1),                                                     # C(24, 12) > 1e6
+     "10,000 random relabellings (seed 0) of the 2,704,156, so p ≥ 2/10,001 = 0.0002"),
 ])
 def test_permutation_method_states_the_floor_that_complete_separation_reaches(n, floor, method):
     # n seeds all below n others: the most extreme labelling, so p is the method's floor
@@ -169,11 +175,12 @@ def test_comparison_caption_names_the_permutation_method_of_the_seeds_tested(tmp
     text = comparison_caption(build_tables(load_records(tmp_path))[0])
     assert "3 seeds against 3: exact over all 20 relabellings, so p ≥ 2/20 = 0.1" in text
     assert "random" not in text and "1 seeds" not in text
-    for seed in range(3, 10):                         # 10 against 10: too many to enumerate
+    for seed in range(3, 10):                         # 10 against 10: 184,756, all enumerated
         _ring(tmp_path, "vanilla", seed, 8)
         _ring(tmp_path, "lsgan", seed, 7 + seed % 2)
     text = comparison_caption(build_tables(load_records(tmp_path))[0])
-    assert "10 seeds against 10: 10,000 random relabellings" in text and "exact" not in text
+    assert "10 seeds against 10: exact over all 184,756 relabellings" in text
+    assert "random" not in text
 
 
 def _snap(fraction, modes, hq):
@@ -210,3 +217,40 @@ def test_real_multiple_target_and_median_interval():
     assert not cond.holds(1.0, {})            # no real-data record: cannot be judged reached
     est = bootstrap_median([1.0, 2.0, math.inf])
     assert est.estimate == 2.0 and est.low == 1.0 and est.high == math.inf
+
+
+def test_exact_permutation_p_with_ties_matches_scipy_full_enumeration():
+    rng = np.random.default_rng(5)
+    for _ in range(5):   # integer values: many ties, midranks
+        x, y = rng.integers(0, 4, 6).astype(float), rng.integers(0, 4, 7).astype(float)
+        ref = stats.permutation_test((x, y), improvement_statistic, permutation_type="independent",
+                                     alternative="two-sided", vectorized=True,
+                                     n_resamples=np.inf).pvalue
+        assert permutation_p(x, y) == pytest.approx(ref, rel=1e-12)
+
+
+def test_holm_floor_is_what_the_design_allows():
+    assert holm_floor(3, 3, 6) == pytest.approx(0.6)            # 6 x 2/20
+    assert holm_floor(10, 10, 6) == pytest.approx(12 / 184_756)  # 6.5e-5, the exact value
+    assert holm_floor(3, 3, 20) == 1.0
+    assert math.isnan(holm_floor(1, 10, 3))
+
+
+def test_held_target_charges_the_last_crossing_and_ends_count(tmp_path):
+    from ganbench.config.targets import held_from, parse_target
+    from ganbench.report.target import cost_to_target, run_costs
+
+    target = parse_target({"modes": {"at_least": 8}, "high_quality": {"at_least": 90}})
+    runs = {0: [(0.25, 8, 92), (0.5, 8, 14), (0.75, 8, 91), (1.0, 8, 93)],   # crosses, drops, recrosses
+            1: [(0.25, 8, 92), (0.5, 8, 93), (0.75, 8, 95), (1.0, 8, 80)],   # ends below: never held
+            2: [(0.25, 8, 80), (0.5, 8, 91), (0.75, 8, 95), (1.0, 8, 96)]}   # held from first reach
+    for seed, snaps in runs.items():
+        _ring(tmp_path, "vanilla", seed, 8, snaps=[_snap(*s) for s in snaps])
+    records = load_records(tmp_path)
+    costs = run_costs(records, "ring8", target, {}).set_index("seed")
+    assert list(costs["flops"]) == [0.25e12, 0.25e12, 0.5e12]
+    assert list(costs["held_flops"]) == [0.75e12, math.inf, 0.5e12]
+    row = cost_to_target(records, "ring8", target, {}, ["vanilla"]).iloc[0]
+    assert (row["reached"], row["ended"]) == (3, 2)
+    assert row["held_flops"] == 0.75e12              # median of 0.5, 0.75, inf
+    assert held_from([], target, {}) == (math.inf, math.inf)

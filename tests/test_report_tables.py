@@ -48,8 +48,9 @@ def test_metric_headers_name_the_extractor():
 
 
 def test_formatting():
-    assert format_interval(2.0, 1.0, 3.0, 3) == "2.0 [1.0, 3.0]"
-    assert format_interval(0.0305, 0.025, 0.037, 2) == "0.0305 [0.0250, 0.0370]"
+    assert format_interval(2.0, 1.0, 3.0, 4) == "2.0 [1.0, 3.0]"          # a bootstrap
+    assert format_interval(2.0, 1.0, 3.0, 3) == "2.0 (1.0–3.0)"           # 3 seeds: their range
+    assert format_interval(0.0305, 0.025, 0.037, 2) == "0.0305 (0.0250–0.0370)"
     assert format_interval(7.0, math.nan, math.nan, 1) == "7.00 (n=1)"
     assert format_interval(math.nan, math.nan, math.nan, 0) == "—"
     assert format_interval(math.inf, math.nan, math.nan, 3) == "∞"
@@ -95,7 +96,7 @@ def test_markdown_names_the_view_interval_and_baseline(ring8):
 
 def test_latex_table(ring8):
     tex = benchmark_latex(ring8)
-    assert r"\toprule" in tex and "8.00 [8.00, 8.00]" in tex
+    assert r"\toprule" in tex and "8.00 (8.00–8.00)" in tex
     assert r"Reverse KL $\downarrow$" in tex and r"95 \%" in tex
 
 
@@ -117,7 +118,7 @@ def test_literature_beside_ours(ring8):
                              error="standard error over 10 trials")
     text = literature_markdown([ring8], [entry])
     assert "| GAN | Someone 2018, Table 9 | 6.5 ± 0.5 |" in text
-    assert "| wgan-gp (ours) | this report | 8.00 [8.00, 8.00] |" in text
+    assert "| wgan-gp (ours) | this report | 8.00 (8.00–8.00) |" in text
     assert "no literature numbers" in literature_markdown([ring8], [])
 
 

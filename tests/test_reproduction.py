@@ -123,3 +123,20 @@ def test_repro_benchmarks_run_by_name_only():
         c = paper[0]
         assert (c.batch_size, c.z_dim, c.g_width, c.g_depth, c.g_batch_norm, c.d_width, c.d_depth, c.d_maxout_pieces,
                 c.init_std, c.lr, c.betas) == (100, 2, 400, 4, True, 200, 3, 5, 0.02, 1e-4, (0.8, 0.999))
+
+
+def test_z_is_shown_only_where_the_verdict_uses_it():
+    from ganbench.report.reproduction import Cell, _z
+    def cell(word):
+        return Cell("b", "GAN", "modes", 5.0, 0.1, 3, 8.0, 6.3, 0.5, 10, -179.0, word)
+    assert _z(cell("not comparable")) == "—"
+    assert _z(cell("not reproduced")) == "-179.00"
+
+
+def test_real_row_words_per_metric_and_reverse_kl_n():
+    from ganbench.report.wording import defined_note, real_row_note
+    text = real_row_note(["fid/fmnist-cnn", "modes", "high_quality", "reverse_kl"])
+    assert "FID (FMNIST-CNN): a floor" in text and "Modes: a reference" in text
+    assert "High-quality: neither floor nor ceiling" in text
+    assert "Reverse KL: the sampling noise" in text and "ceiling of each column" not in text
+    assert defined_note("reverse_kl", 1, 9) == " (n=1 of 10)" and defined_note("modes", 1, 9) == ""

@@ -9,7 +9,9 @@ A benchmark file declares the quality a run must reach, e.g.::
 
 ``at_least`` / ``at_most`` are absolute; ``at_most_real_multiple = k`` means
 "at most k times what real data scores" (the benchmark's real-data record).
-A run reaches the target at its first snapshot where every condition holds;
+A run first reaches the target at its first snapshot where every condition holds,
+and holds it from the snapshot after which every later one does too (so a run
+that ends below the target never held it);
 its cost to target is that snapshot's FLOPs and device seconds. A run that
 never does (or diverged) counts as not reaching it, never as missing.
 """
@@ -88,3 +90,19 @@ def first_reached(snapshots: list[tuple[float, float, dict]], conditions, real) 
         if conditions and all(c.holds(metrics.get(c.metric, math.nan), real) for c in conditions):
             return flops, seconds
     return math.inf, math.inf
+
+
+def held_from(snapshots: list[tuple[float, float, dict]], conditions, real) -> tuple[float, float]:
+    """(flops, seconds) of the snapshot from which every condition held to the end of
+    the run (MLPerf's "reached and stayed"); (inf, inf) when the last snapshot misses.
+
+    A run that crosses, drops back and crosses again is charged the last
+    crossing, so a lucky early snapshot does not count as a cost to quality.
+    """
+    held = (math.inf, math.inf)
+    for flops, seconds, metrics in reversed(snapshots):
+        if not (conditions and all(c.holds(metrics.get(c.metric, math.nan), real)
+                                   for c in conditions)):
+            break
+        held = (flops, seconds)
+    return held

@@ -55,7 +55,7 @@ REPRODUCED_BY = {"pacgan-ring8": ("pacgan-table1", "ring8"), "pacgan-grid25": ("
 
 # What the main ring8 / grid25 benchmarks do differently from PacGAN's Table 1.
 PACGAN_SETTING = ("PacGAN's own networks (generator 4 x 400 with batch norm, maxout "
-                  "critic 3 x 200 x 5), Adam(1e-4, beta1 0.8), batch 100, 400 epochs of 100,000 points; "
+                  "critic 3 x 200 x 5), Adam(1e-4, beta1 0.8), batch 100, 400 epochs of 100,000 packs (m x 100,000 points for PacGANm; 100,000 for GAN); "
                   "ganbench's ring8 / grid25 benchmarks train smaller MLPs under equal FLOP budgets. "
                   "Ours in their setting: the Reproduction section (benchmarks pacgan-ring8 / pacgan-grid25)")
 

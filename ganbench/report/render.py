@@ -5,17 +5,18 @@ Pure string building: same tables in, same bytes out.
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
 
-from ganbench.config.targets import target_text
 from ganbench.core.errors import GanbenchError
 from ganbench.metrics.naming import arrow, metric_label, split_key
 
+from .coverage import kinds_note
 from .literature import REPRODUCED_BY, SOUGHT, LiteratureResult, for_dataset
-from .stats import INTERVAL_KIND, permutation_method
+from .permutation import permutation_method
+from .render_target import markdown_table, target_markdown
+from .stats import ALPHA
 from .tables import (
     CAPTION_STATS,
     VIEWS,
@@ -24,8 +25,15 @@ from .tables import (
     display_rows,
     format_interval,
     format_value,
-    sci,
     summary_frame,
+)
+from .wording import (
+    CANNOT_SEPARATE,
+    defined_note,
+    interval_caption,
+    real_row_note,
+    separability_mark,
+    separability_note,
 )
 
 
@@ -34,20 +42,14 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "benchmark"
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table; the first column left-aligned."""
-    def line(cells):
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-    align = [":--"] + ["--:"] * (len(header) - 1)
-    return "\n".join([line(header), line(align)] + [line(r) for r in rows])
-
-
 def caption(table: BenchmarkTable) -> str:
     """The table caption: benchmark, dataset, budget, view and how to read it."""
-    real = f" Real data: {table.real_what}." if table.real_what else " No real-data record."
+    from .wording import interval_caption, real_row_note
+    real = (f" Real data: {table.real_what}. {real_row_note(table.metrics)}" if table.real_what
+            else " No real-data record.")
     return (f"{table.benchmark}: dataset {table.dataset}, {table.budget}. View: "
-            f"{VIEWS[table.view]}. {CAPTION_STATS}{real}")
+            f"{VIEWS[table.view]}. Intervals: {interval_caption(table.summary)}. "
+            f"{CAPTION_STATS}{real}")
 
 
 def comparison_caption(table: BenchmarkTable) -> str:
@@ -55,9 +57,16 @@ def comparison_caption(table: BenchmarkTable) -> str:
     return (f"{table.benchmark}, view: {VIEWS[table.view]}. Each variant against the declared "
             f"baseline {table.baseline}: probability of improvement P(X better than Y) + "
             "P(tie)/2 over its seeds X and the baseline's Y (direction-aware; 0.5 = no "
-            f"difference) [{INTERVAL_KIND}, each group resampled]; p: two-sided permutation "
-            f"test of the same statistic ({_permutation_note(table)}), then Holm-corrected "
-            "over the variants in the column; †: p < 0.05.")
+            f"difference) [{_improvement_kinds(table)}, each group resampled]; p: two-sided "
+            f"permutation test of the same statistic ({_permutation_note(table)}), then "
+            "Holm-corrected over the variants in the column; †: p < 0.05. "
+            f"{separability_note(table.summary)} Reverse KL: (n=k v j) seeds it was defined "
+            "for, variant v baseline.")
+
+
+def _improvement_kinds(table: BenchmarkTable) -> str:
+    tested = table.summary[table.summary["pi_low"].notna()]
+    return kinds_note("improvement", tested["n"]).replace("[a, b] at ", "at ")
 
 
 def _permutation_note(table: BenchmarkTable) -> str:
@@ -90,40 +99,6 @@ def benchmark_markdown(table: BenchmarkTable) -> str:
     return "\n\n".join(parts) + _missing_note(table)
 
 
-def _cost(row, unit: str) -> str:
-    if row["runs"] == 0:
-        return "—"
-    if row["reached"] == 0:
-        return "never"
-    fmt = sci if unit == "flops" else (lambda x: "∞" if math.isinf(x) else f"{x:.0f}")
-    low, high = row[f"{unit}_low"], row[f"{unit}_high"]
-    interval = "" if math.isnan(low) else f" [{fmt(low)}, {fmt(high)}]"
-    return f"{fmt(row[unit])}{interval}"
-
-
-def target_markdown(tables: list[BenchmarkTable]) -> str:
-    """Compute-to-target: per benchmark and variant, median FLOPs and seconds to the target."""
-    parts = []
-    for t in tables:
-        if t.to_target is None:
-            continue
-        rows = [[r["variant"], _cost(r, "flops"), _cost(r, "seconds"),
-                 f"{r['never']} of {r['runs']}"] for _, r in t.to_target.iterrows()]
-        text = markdown_table(["Variant", "FLOPs to target", "seconds to target", "never reached"],
-                              rows)
-        parts.append(f"**{t.benchmark}**: target {target_text(t.target, t.real)}; "
-                     f"{t.budget}.\n\n{text}" + (f"\n\n*Why this target: {t.target_note}*"
-                                                  if t.target_note else ""))
-    if not parts:
-        return ""
-    note = ("*Compute to reach each benchmark's declared quality target (MLPerf Training's "
-            "time-to-quality): the first budget snapshot where every condition holds. Median "
-            f"over seeds [{INTERVAL_KIND} of the median]; a seed that never reached the target "
-            "(or diverged) counts as ∞, so the median is ∞ once half of them never did. "
-            "Resolution: the snapshot spacing.*")
-    return "\n\n".join(parts) + "\n\n" + note
-
-
 def summary_markdown(tables: list[BenchmarkTable]) -> str:
     """Cross-benchmark summary: primary metric mean [CI] and P(better than baseline)."""
     frame = summary_frame(tables)
@@ -148,12 +123,23 @@ def summary_markdown(tables: list[BenchmarkTable]) -> str:
                 cell += " (baseline)"
             elif not pd.isna(h["p_improve"]):
                 cell += f" · P(>{t.baseline}) {h['p_improve']:.2f}"
+                if not pd.isna(h["p_holm"]):
+                    cell += f" p={h['p_holm']:.2g}" + separability_mark(h)
             row.append(cell)
         rows.append(row)
+    floors = sorted({(int(n), f) for n, f in zip(frame["n"], frame["p_floor"])
+                     if not pd.isna(f) and f >= ALPHA})
+    cannot = "; ".join(f"{f:.2g} at {n} seeds" for n, f in floors)
+    primaries = sorted({t.primaries[0] for t in tables if t.primaries})
     note = ("*Each benchmark's primary metric (2-D and stacked data: modes; images: FID): mean "
-            f"[{INTERVAL_KIND}], view: {VIEWS[tables[0].view] if tables else ''}; then the "
-            "probability that the variant beats the benchmark's baseline (0.5: no difference; "
-            "intervals and p-values in each benchmark's section). No ranking: with a few seeds "
+            f"[{kinds_note('mean', frame['n'].dropna())}], view: "
+            f"{VIEWS[tables[0].view] if tables else ''}; then the probability P that the variant "
+            "beats the benchmark's baseline (0.5: no difference) and its Holm-corrected "
+            "permutation p (intervals in each benchmark's section). "
+            f"{CANNOT_SEPARATE}: the seeds cannot reach p < {ALPHA:g} after Holm however the runs "
+            "turn out" + (f" (smallest possible p: {cannot})" if cannot else "") + ", so a P of "
+            "0.00 or 1.00 there is description, not evidence. "
+            f"{real_row_note(primaries)} No ranking: with a few seeds "
             "the order of close variants does not survive a rerun on another machine. "
             "not run: no records.*")
     return markdown_table(header, rows) + "\n\n" + note + _fid_multiples(tables)
@@ -183,15 +169,21 @@ def _fid_multiples(tables: list[BenchmarkTable]) -> str:
             "counts): the floor no generator can beat.*")
 
 
+def _ours(row) -> str:
+    """Our mean [interval]; for reverse KL also the seeds it was defined for."""
+    n, note = int(row["n"]), defined_note(row.name, int(row["n"]), int(row["undefined"]))
+    if note and n == 1:
+        return f"{row['mean']:.3g}{note}"
+    return format_interval(row["mean"], row["ci_low"], row["ci_high"], n) + note
+
+
 def _literature_rows(table: BenchmarkTable, entries: list[LiteratureResult]):
     metrics = [m for m in table.metrics if any(m in e.metrics for e in entries)]
     header = ["Method", "Source"] + [f"{metric_label(m)} {arrow(m)}".rstrip() for m in metrics]
     rows = []
     for variant in table.variants:
         sub = table.summary[table.summary["variant"] == variant].set_index("metric")
-        rows.append([f"{variant} (ours)", "this report"] + [
-            format_interval(sub.at[m, "mean"], sub.at[m, "ci_low"], sub.at[m, "ci_high"],
-                            int(sub.at[m, "n"])) for m in metrics])
+        rows.append([f"{variant} (ours)", "this report"] + [_ours(sub.loc[m]) for m in metrics])
     for e in entries:
         cells = []
         for m in metrics:
@@ -214,7 +206,9 @@ def literature_markdown(tables: list[BenchmarkTable], results=None) -> str:
             notes = sorted({f"{e.source}: {e.setting}; ± is {e.error}. {e.note}".strip()
                             for e in entries})
             parts.append(f"**{table.benchmark}**\n\n{markdown_table(header, rows)}\n\n"
-                         f"*Ours: mean [{INTERVAL_KIND}] under our budget. "
+                         f"*Ours: mean [{interval_caption(table.summary)}] under our budget; "
+                         "reverse KL: (n=k of N): defined for k of N seeds (no high-quality "
+                         "sample leaves it undefined; a mean of few seeds is not the variant's). "
                          "Theirs: as published; " + " ".join(notes) + "*")
         elif table.dataset in SOUGHT:
             parts.append(f"**{table.benchmark}**: no literature numbers shown. "

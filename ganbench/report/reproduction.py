@@ -111,6 +111,11 @@ def cells(records, results_dir: Path) -> list[Cell]:
     return found
 
 
+def _z(cell: Cell) -> str:
+    """z only where the verdict rests on it: a "not comparable" cell shows none."""
+    return "—" if math.isnan(cell.z) or cell.verdict == "not comparable" else f"{cell.z:+.2f}"
+
+
 def _fmt(mean: float, se: float) -> str:
     return "—" if math.isnan(mean) else f"{mean:.3g}" + ("" if math.isnan(se) else f" ± {se:.2g}")
 
@@ -120,12 +125,13 @@ def markdown(found: list[Cell], figures: dict[str, list[str]]) -> str:
     parts = ["## Reproduction", "",
              "Our numbers in a paper's own setting beside the paper's. Ours: mean ± standard error over seeds "
              "(final snapshot); z: (ours − paper) / √(SE_ours² + SE_paper²). *reproduced*: |z| ≤ 2; "
-             "*not comparable*: trained for fewer epochs than the paper, or fewer than 2 seeds.", ""]
+             "*not comparable*: trained for fewer epochs than the paper, or fewer than 2 seeds; its z "
+             "is not shown, since a difference at fewer epochs is no evidence either way.", ""]
     for benchmark in dict.fromkeys(c.benchmark for c in found):
         name, dataset = REPRODUCED_BY[benchmark]
         table, paper_epochs = load_table(name), PAPER_EPOCHS[name]
         rows = [[c.method, METRIC_LABELS.get(c.metric, c.metric), _fmt(c.mean, c.se), str(c.n), f"{c.epochs:g}",
-                 f"{_fmt(c.paper_mean, c.paper_se)} (n={c.paper_n})", "—" if math.isnan(c.z) else f"{c.z:+.2f}",
+                 f"{_fmt(c.paper_mean, c.paper_se)} (n={c.paper_n})", _z(c),
                  f"*{c.verdict}*"] for c in found if c.benchmark == benchmark]
         header = ["Method", "Metric", "Ours", "n", "Epochs", f"Paper ({paper_epochs} epochs)", "z", "Verdict"]
         parts += [f"### {benchmark}", "", markdown_table(header, rows), "",

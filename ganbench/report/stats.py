@@ -12,12 +12,13 @@ Seeds are few (3-10), so nothing here assumes normality (Agarwal et al. 2021,
   with a best chosen after the fact, by the probability of improvement
   P(X > Y) + P(X = Y) / 2 (direction-aware; rliable's definition), with a
   bootstrap interval;
-- its p-value is a **permutation test** of the same statistic (exact when the
-  number of relabellings is at most ``N_RESAMPLES``, else that many random
-  ones), Holm-corrected over the variants compared in one column. A permutation
-  p-value counts the observed labelling, so it is never 0: 3 seeds against 3
-  cannot go below 2/20 = 0.1; 10 against 10 (184,756 relabellings, tested on
-  10,000 random ones) not below 2/10,001 (``permutation_method`` says which).
+- its p-value is a **permutation test** of the same statistic (every
+  relabelling enumerated up to 10^6 of them, so 10 seeds against 10 is exact;
+  random ones beyond, see :mod:`.permutation`), Holm-corrected over the
+  variants compared in one column. A permutation p-value counts the observed
+  labelling, so it is never 0: 3 seeds against 3 cannot go below 2/20 = 0.1,
+  and after Holm over 6 variants not below 0.6 (``p_floor``: what the design
+  allows at best, so a reader sees when seeds cannot separate two variants).
 
 Degenerate cases are explicit: no value -> no estimate; one value -> the
 value, no interval; all values equal -> the interval is that value (every
@@ -30,7 +31,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from math import comb
 
 import numpy as np
 import pandas as pd
@@ -38,15 +38,18 @@ from scipy import stats
 
 from ganbench.metrics.naming import higher_is_better, metric_range, sort_metrics
 
+from .coverage import coverage_words
+from .permutation import holm_floor, improvement_statistic, permutation_p
+
 CONFIDENCE = 0.95
 ALPHA = 0.05
 N_RESAMPLES = 10_000   # bootstrap resamples / random permutations (rliable uses 2,000-50,000)
 SEED = 0               # fixed: same records, same intervals, same bytes
-INTERVAL_KIND = (f"95 % percentile bootstrap over seeds ({N_RESAMPLES:,} resamples, "
-                 f"seed {SEED})")
+INTERVAL_KIND = (f"percentile bootstrap over seeds ({N_RESAMPLES:,} resamples, seed {SEED}; "
+                 f"nominal 95 %, measured coverage of a mean {coverage_words('mean')})")
 SUMMARY_COLUMNS = ["variant", "metric", "n", "worst_filled", "undefined", "mean", "ci_low",
                    "ci_high", "baseline", "p_improve", "pi_low", "pi_high", "p_perm", "p_holm",
-                   "significant"]
+                   "significant", "n_baseline", "p_floor"]
 COUNT_COLUMNS = ["variant", "seeds", "finished", "diverged", "incomplete"]
 
 
@@ -126,20 +129,12 @@ def bootstrap_median(values) -> Interval:
     return Interval(median, float(low), float(high), n)
 
 
-def _improvement(x, y, axis=-1):
-    """P(X > Y) + P(X = Y)/2 over all pairs, vectorised over leading axes."""
-    x, y = np.moveaxis(np.asarray(x), axis, -1), np.moveaxis(np.asarray(y), axis, -1)
-    gt = (x[..., :, None] > y[..., None, :]).mean(axis=(-2, -1))
-    eq = (x[..., :, None] == y[..., None, :]).mean(axis=(-2, -1))
-    return gt + 0.5 * eq
-
-
 def prob_improvement(x, y, higher: bool = True) -> float:
     """P(X better than Y) + P(tie)/2 for independent draws X from ``x``, Y from ``y``."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.size == 0 or y.size == 0:
         return math.nan
-    return float(_improvement(x, y) if higher else _improvement(-x, -y))
+    return float(improvement_statistic(x, y) if higher else improvement_statistic(-x, -y))
 
 
 def improvement_interval(x, y, higher: bool = True) -> Interval:
@@ -151,53 +146,11 @@ def improvement_interval(x, y, higher: bool = True) -> Interval:
     if np.all(x == x[0]) and np.all(y == y[0]):
         return Interval(p, p, p, min(x.size, y.size))
     sx, sy = (x, y) if higher else (-x, -y)
-    res = stats.bootstrap((sx, sy), _improvement, confidence_level=CONFIDENCE,
+    res = stats.bootstrap((sx, sy), improvement_statistic, confidence_level=CONFIDENCE,
                           n_resamples=N_RESAMPLES, method="percentile", vectorized=True,
                           rng=np.random.default_rng(SEED))
     low, high = res.confidence_interval
     return Interval(p, float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1)), min(x.size, y.size))
-
-
-def _exact(n_x: int, n_y: int) -> bool:
-    """Whether ``permutation_p`` enumerates every relabelling of n_x seeds against n_y."""
-    return comb(n_x + n_y, n_x) <= N_RESAMPLES
-
-
-def permutation_method(n_x: int, n_y: int) -> str:
-    """How ``permutation_p`` tests n_x seeds against n_y, and the smallest p it can give.
-
-    Exact: complete separation is the one labelling that extreme in its tail,
-    and the two-sided p doubles the smaller tail, so p >= 2 / C(n_x + n_y, n_x).
-    Random (too many relabellings to enumerate): scipy counts the observed
-    labelling among the resamples, so p >= 2 / (N_RESAMPLES + 1), a floor set
-    by the resample count, not the data.
-    """
-    total = comb(n_x + n_y, n_x)
-    if _exact(n_x, n_y):
-        return (f"{n_x} seeds against {n_y}: exact over all {total:,} relabellings, "
-                f"so p ≥ 2/{total:,} = {2 / total:.2g}")
-    return (f"{n_x} seeds against {n_y}: {N_RESAMPLES:,} random relabellings (seed {SEED}) of "
-            f"the {total:,}, so p ≥ 2/{N_RESAMPLES + 1:,} = {2 / (N_RESAMPLES + 1):.1g}, "
-            "a floor of the method, not of the data")
-
-
-def permutation_p(x, y) -> float:
-    """Two-sided permutation p-value of P(X > Y); exact for few seeds, never 0.
-
-    NaN (no test) when a group has fewer than 2 seeds; 1 when the groups
-    together hold one value.
-    """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.size < 2 or y.size < 2:
-        return math.nan
-    both = np.concatenate([x, y])
-    if np.all(both == both[0]):
-        return 1.0
-    res = stats.permutation_test((x, y), _improvement, permutation_type="independent",
-                                 alternative="two-sided", vectorized=True,
-                                 n_resamples=np.inf if _exact(x.size, y.size) else N_RESAMPLES,
-                                 rng=np.random.default_rng(SEED))
-    return float(res.pvalue)
 
 
 def holm(pvalues: dict[str, float]) -> dict[str, float]:
@@ -238,16 +191,19 @@ def _metric_rows(metric: str, values: dict, filled: dict, baseline: str | None) 
                "worst_filled": filled.get(variant, 0), "undefined": int(np.isnan(x).sum()),
                "mean": est.estimate, "ci_low": est.low, "ci_high": est.high,
                "baseline": variant == baseline, "p_improve": math.nan, "pi_low": math.nan,
-               "pi_high": math.nan, "p_perm": math.nan}
+               "pi_high": math.nan, "p_perm": math.nan, "n_baseline": math.nan}
         if base is not None and variant != baseline and higher is not None:
             pi = improvement_interval(defined, base, higher)
             row.update(p_improve=pi.estimate, pi_low=pi.low, pi_high=pi.high)
             raw[variant] = row["p_perm"] = permutation_p(defined, base)
+            row["n_baseline"] = base.size
         rows[variant] = row
     adjusted = holm(raw)
+    m = sum(not math.isnan(p) for p in raw.values())
     for variant, row in rows.items():
         p = adjusted.get(variant, math.nan)
-        row.update(p_holm=p, significant=bool(p < ALPHA))
+        floor = holm_floor(row["n"], base.size, m) if not math.isnan(p) else math.nan
+        row.update(p_holm=p, significant=bool(p < ALPHA), p_floor=floor)
     return [rows[v] for v in sorted(rows)]
 
 

@@ -18,19 +18,19 @@ import pandas as pd
 
 from ganbench.metrics.naming import metric_label, primary_metrics, worst_value
 
+from .coverage import is_range
 from .load import Records
-from .stats import ALPHA, INTERVAL_KIND, run_counts, summarize
+from .stats import ALPHA, run_counts, summarize
 from .target import cost_to_target, declared_target
 
 VIEWS = {"all": "all runs, each diverged run counted at the metric's worst value",
          "finished": "finished runs only (diverged runs left out: survivorship view)"}
 DEFAULT_BASELINE = "vanilla"
 CAPTION_STATS = (
-    f"Mean over seeds [{INTERVAL_KIND}, clipped to the metric's range; one seed: no "
-    "interval]. (d=k): k diverged runs entered at the metric's worst value; (u=k): "
+    "Mean over seeds, clipped to the metric's range; one seed: no "
+    "interval. (d=k): k diverged runs entered at the metric's worst value; (u=k): "
     "the metric is undefined for k runs (reverse KL with no high-quality sample), "
-    "left out of its mean. The real-data row scores held-out real samples the same "
-    "way: the floor or ceiling of each column. seeds: runs found; diverged: runs "
+    "left out of its mean. seeds: runs found; diverged: runs "
     "that diverged in training or have non-finite final metrics; incomplete: "
     "running, interrupted, failed or not yet scored (left out).")
 
@@ -102,7 +102,9 @@ def _decimals(scale: float, mean: float) -> int:
 
 
 def format_interval(mean: float, low: float, high: float, n: int) -> str:
-    """``"2.0 [1.0, 3.0]"``; ``"7.00 (n=1)"`` without an interval; ``"—"`` when n = 0."""
+    """``"2.0 [1.0, 3.0]"`` (a bootstrap); ``"2.0 (1.0–3.0)"`` (3 seeds or fewer: the
+    range of the seeds, which the bootstrap reduces to); ``"7.00 (n=1)"`` without an
+    interval; ``"—"`` when n = 0."""
     if n == 0 or math.isnan(mean):
         return "—"
     if math.isinf(mean):
@@ -110,6 +112,8 @@ def format_interval(mean: float, low: float, high: float, n: int) -> str:
     if math.isnan(low):
         return f"{mean:.{_decimals(0.0, mean)}f} (n={n})"
     d = _decimals((high - low) / 2, mean)
+    if is_range(n):
+        return f"{mean:.{d}f} ({low:.{d}f}–{high:.{d}f})"
     return f"{mean:.{d}f} [{low:.{d}f}, {high:.{d}f}]"
 
 
@@ -207,15 +211,20 @@ def display_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
 
 
 def format_improvement(row) -> str:
-    """``"0.83 [0.44, 1.00] p=0.40"``: P(better than baseline), its interval, Holm p."""
+    """``"0.83 [0.44, 1.00] p=0.40"``: P(better than baseline), its interval, Holm p;
+    ◇ where the seeds cannot reach significance; seed counts for reverse KL."""
+    from .wording import defined_note, separability_mark
+    counted = (f" (n={int(row['n'])} v {int(row['n_baseline'])})"
+               if defined_note(row.name, 1, 0) and not math.isnan(row["n_baseline"]) else "")
     p = row["p_improve"]
     if isinstance(p, float) and math.isnan(p):
-        return "—"
+        return "—" + counted
     text = f"{p:.2f}" + ("" if math.isnan(row["pi_low"]) else
                          f" [{row['pi_low']:.2f}, {row['pi_high']:.2f}]")
     if not math.isnan(row["p_holm"]):
         text += f" p={row['p_holm']:.2g}" + (" †" if row["p_holm"] < ALPHA else "")
-    return text
+    text += counted   # row.name: the metric (rows indexed by metric)
+    return text + separability_mark(row)
 
 
 def comparison_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
@@ -245,9 +254,10 @@ def summary_frame(tables: list[BenchmarkTable]) -> pd.DataFrame:
                          "baseline": table.baseline or "",
                          **{k: (h[k] if h is not None else math.nan) for k in
                             ("n", "mean", "ci_low", "ci_high", "p_improve", "pi_low", "pi_high",
-                             "p_holm")},
+                             "p_holm", "p_floor")},
                          "real_data": table.real.get(primary, math.nan) if primary else math.nan})
     frame = pd.DataFrame(rows, columns=["variant", "benchmark", "primary_metric", "view",
                                         "baseline", "n", "mean", "ci_low", "ci_high",
-                                        "p_improve", "pi_low", "pi_high", "p_holm", "real_data"])
+                                        "p_improve", "pi_low", "pi_high", "p_holm", "p_floor",
+                                        "real_data"])
     return frame.sort_values(["variant", "benchmark"], kind="stable").reset_index(drop=True)
