@@ -22,6 +22,7 @@ from .tables import (
     BenchmarkTable,
     comparison_rows,
     display_rows,
+    flagged_caption,
     format_interval,
     format_value,
     sci,
@@ -47,7 +48,7 @@ def caption(table: BenchmarkTable) -> str:
     """The table caption: benchmark, dataset, budget, view and how to read it."""
     real = f" Real data: {table.real_what}." if table.real_what else " No real-data record."
     return (f"{table.benchmark}: dataset {table.dataset}, {table.budget}. View: "
-            f"{VIEWS[table.view]}. {CAPTION_STATS}{real}")
+            f"{VIEWS[table.view]}. {CAPTION_STATS}{flagged_caption(table)}{real}")
 
 
 def comparison_caption(table: BenchmarkTable) -> str:
