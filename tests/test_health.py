@@ -115,6 +115,28 @@ def test_flagged_run_resumes_to_the_same_record(tmp_path, variant):
     assert resumed["health"]["flags"][0]["steps"] == 58
 
 
+class Blind:
+    """A monitor that looks at nothing (the trainer as it was before health.py)."""
+
+    def __init__(self, *args):
+        pass
+
+    def observe(self, state, *args):
+        pass
+
+    finish = observe
+
+
+def test_watching_does_not_change_training(tmp_path, monkeypatch):
+    """The probe draws from its own generator and reads eval-mode outputs: the record
+    of a watched run is the unwatched one's plus the health block."""
+    watched = train(ring8("lsgan"), tmp_path / "watched")
+    monkeypatch.setattr("ganbench.training.trainer.HealthMonitor", Blind)
+    blind = train(ring8("lsgan"), tmp_path / "blind")
+    assert blind["health"] == {} and watched["health"]["ok"] is True
+    assert comparable({**watched, "health": {}}) == comparable(blind)
+
+
 def seen(**kw):
     block = health.new_block()["observed"]
     block.update(kw)
@@ -140,6 +162,7 @@ def test_flat_critic_loss_rule():
     assert health.relative_range(0.0, 0.0, 0.0) == 0.0
 
 
+@pytest.mark.skipif(not (ROOT / "results" / "runs").is_dir(), reason="no committed run records")
 def test_committed_traces_flag_the_dead_run_and_no_other():
     """The flat-loss rule on every committed record's logged critic loss: only the
     ring8 loss-sensitive seed 2 trace is flat (the threshold's margin both ways)."""
