@@ -80,8 +80,8 @@ def test_ring8_table_numbers(ring8):
     assert s.loc[("wgan-gp", "reverse_kl"), "p_holm"] == pytest.approx(max(2 * min(p_w, p_l),
                                                                            max(p_w, p_l)))
     counts = ring8.counts.set_index("variant")
-    assert counts.loc["vanilla"].tolist() == [4, 3, 1, 0]      # seeds, finished, diverged, incomplete
-    assert counts.loc["lsgan"].tolist() == [4, 3, 0, 1]
+    assert counts.loc["vanilla"].tolist() == [4, 3, 1, 0, 0]   # seeds, finished, diverged, flagged, incomplete
+    assert counts.loc["lsgan"].tolist() == [4, 3, 0, 0, 1]
     assert ring8.budget == "budget 2.0e11 FLOPs per run"
 
 

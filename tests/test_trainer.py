@@ -74,6 +74,13 @@ def test_record_carries_config_versions_device_and_traces(records):
     assert len(r["losses"]["g_step"]) == len(r["losses"]["d_loss"]) > 0
 
 
+@pytest.mark.parametrize("variant", ALL)
+def test_quick_runs_pass_the_health_check(records, variant):
+    # Every default variant trains at this budget (ring8 loss-sensitive seed 2 does not: tests/test_health.py).
+    health = records[variant]["health"]
+    assert health["ok"] is True and health["flags"] == [] and health["observed"]["g_steps"] > 0
+
+
 def test_same_seed_same_record_other_seed_differs(tmp_path):
     a = train(config("lsgan"), tmp_path / "a")
     b = train(config("lsgan"), tmp_path / "b")
@@ -181,3 +188,4 @@ def test_image_run_end_to_end(tmp_path):
                         data_dir=str(data)), tmp_path / "run")
     assert r["status"] == "finished" and r["samples"] == "samples.png" and (tmp_path / "run/samples.png").exists()
     assert r["config"]["d_norm"] == "layer"
+    assert r["health"]["ok"] is True and r["health"]["observed"]["generator_shift"] > 1e-2  # images: 2 steps move it

@@ -144,7 +144,7 @@ def curves_figure(records: Records, table: BenchmarkTable, palette) -> Figure | 
 def _seed_labels(table: BenchmarkTable) -> list[str]:
     labels = []
     for c in table.counts.itertuples(index=False):
-        lost = [f"{k} {name}" for k, name in ((c.diverged, "diverged"),
+        lost = [f"{k} {name}" for k, name in ((c.diverged, "diverged"), (c.flagged, "not training"),
                                               (c.incomplete, "incomplete")) if k]
         labels.append("\n".join([c.variant] + lost))
     return labels

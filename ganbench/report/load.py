@@ -9,12 +9,18 @@ report goes on with the rest. Runs are classified, never dropped:
   missing or non-finite (a NaN FID is a divergence, not a number to average);
   a metric stored as null is *undefined* for that run (reverse KL with no
   high-quality sample): its final row holds NaN and the run stays finished;
+- ``flagged``: ended (not diverged) with a ``health`` block whose ``ok`` is
+  false: the training-health check (:mod:`ganbench.training.health`) saw it not
+  train (no generator gradient, a flat critic loss, a generator that never
+  moved). Its metrics score the initial generator, not a result. Records
+  written before the block existed, or with a malformed one, are read as
+  healthy (unknown);
 - ``incomplete``: still ``running``, ``interrupted`` or ``failed``, or
   finished but not scored yet (``ganbench.evaluation.evaluate`` fills the metrics later).
 
-Finished runs give final-metric rows and curves; diverged runs are listed in
-``runs`` and enter the tables at each metric's worst value (see
-``tables.py``); incomplete ones are counted. Real-data records
+Finished runs give final-metric rows and curves; diverged and flagged runs are
+listed in ``runs`` and enter the tables at each metric's worst value (see
+``tables.py``), each counted apart; incomplete ones are counted. Real-data records
 (``runs/<benchmark>/real-data.json``, :mod:`ganbench.evaluation.realdata`) give
 ``real``: the same metrics on held-out real samples.
 """
@@ -135,6 +141,9 @@ def _outcome(status: str, record: dict, final: dict[str, float], undefined=froze
         return "incomplete"
     if status == "diverged" or record.get("diverged"):
         return "diverged"
+    health = record.get("health")
+    if isinstance(health, dict) and health.get("ok") is False:
+        return "flagged"   # scored or not: what it would score is not a trained generator
     if not final:
         # The trainer writes a finished record with empty metrics; scoring
         # (ganbench.evaluation.evaluate) comes later, and marks divergence itself.

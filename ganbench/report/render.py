@@ -23,6 +23,7 @@ from .tables import (
     BenchmarkTable,
     comparison_rows,
     display_rows,
+    flagged_caption,
     format_interval,
     format_value,
     summary_frame,
@@ -49,7 +50,7 @@ def caption(table: BenchmarkTable) -> str:
             else " No real-data record.")
     return (f"{table.benchmark}: dataset {table.dataset}, {table.budget}. View: "
             f"{VIEWS[table.view]}. Intervals: {interval_caption(table.summary)}. "
-            f"{CAPTION_STATS}{real}")
+            f"{CAPTION_STATS}{flagged_caption(table)}{real}")
 
 
 def comparison_caption(table: BenchmarkTable) -> str:

@@ -50,7 +50,7 @@ INTERVAL_KIND = (f"percentile bootstrap over seeds ({N_RESAMPLES:,} resamples, s
 SUMMARY_COLUMNS = ["variant", "metric", "n", "worst_filled", "undefined", "mean", "ci_low",
                    "ci_high", "baseline", "p_improve", "pi_low", "pi_high", "p_perm", "p_holm",
                    "significant", "n_baseline", "p_floor"]
-COUNT_COLUMNS = ["variant", "seeds", "finished", "diverged", "incomplete"]
+COUNT_COLUMNS = ["variant", "seeds", "finished", "diverged", "flagged", "incomplete"]
 
 
 def t_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, int]:
@@ -164,7 +164,7 @@ def holm(pvalues: dict[str, float]) -> dict[str, float]:
 
 
 def run_counts(runs: pd.DataFrame, variants=()) -> pd.DataFrame:
-    """Per variant: records found, finished, diverged and incomplete runs.
+    """Per variant: records found, finished, diverged, flagged (not training) and incomplete runs.
 
     ``variants`` named without any record (not trained yet) get a row of zeros.
     """
@@ -174,6 +174,7 @@ def run_counts(runs: pd.DataFrame, variants=()) -> pd.DataFrame:
         rows.append({"variant": variant, "seeds": len(outcome),
                      "finished": int((outcome == "finished").sum()),
                      "diverged": int((outcome == "diverged").sum()),
+                     "flagged": int((outcome == "flagged").sum()),
                      "incomplete": int((outcome == "incomplete").sum())})
     return pd.DataFrame(rows, columns=COUNT_COLUMNS)
 

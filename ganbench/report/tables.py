@@ -5,7 +5,8 @@ Markdown or LaTeX, `write.py` into files. Two views of the runs:
 
 - ``all`` (the default): a diverged run enters every metric at its worst value
   (0 modes, FID +inf; see ``naming.worst_value``), marked in the cell, so a
-  variant that diverges often cannot look good by losing its failures;
+  variant that diverges often cannot look good by losing its failures; so does
+  a run the training-health check flagged (it did not train), marked apart;
 - ``finished``: finished runs only (survivorship view, for comparison).
 """
 
@@ -25,6 +26,8 @@ from .target import cost_to_target, declared_target
 
 VIEWS = {"all": "all runs, each diverged run counted at the metric's worst value",
          "finished": "finished runs only (diverged runs left out: survivorship view)"}
+NOT_TRAINING = ("runs flagged by the training-health check (no generator gradient, a flat critic "
+                "loss or a generator that never moved: their metrics score an untrained generator)")
 DEFAULT_BASELINE = "vanilla"
 CAPTION_STATS = (
     "Mean over seeds, clipped to the metric's range; one seed: no "
@@ -133,7 +136,7 @@ def view_finals(records: Records, benchmark: str, metrics: list[str], view: str)
     if view == "finished":
         return finals
     runs = records.runs[(records.runs["benchmark"] == benchmark)
-                        & (records.runs["outcome"] == "diverged")]
+                        & records.runs["outcome"].isin(["diverged", "flagged"])]
     extra = [{"benchmark": benchmark, "variant": r.variant, "seed": r.seed, "metric": m,
               "value": worst_value(m), "filled": True}
              for r in runs.itertuples(index=False) for m in metrics]
@@ -185,9 +188,12 @@ def csv_frame(table: BenchmarkTable) -> pd.DataFrame:
     return frame.sort_values(["variant", "metric"], kind="stable").reset_index(drop=True)
 
 
-def _cell(row: pd.Series) -> str:
+def _cell(row: pd.Series, flagged: int = 0) -> str:
     text = format_interval(row["mean"], row["ci_low"], row["ci_high"], int(row["n"]))
-    marks = [f"d={int(row['worst_filled'])}" if row["worst_filled"] else "",
+    # worst_filled counts diverged + flagged runs where the metric has a worst value, none where not
+    h = flagged if row["worst_filled"] else 0
+    d = int(row["worst_filled"]) - h
+    marks = [f"d={d}" if d else "", f"h={h}" if h else "",
              f"u={int(row['undefined'])}" if row["undefined"] else ""]
     marks = [m for m in marks if m]
     return text + (f" ({', '.join(marks)})" if marks else "")
@@ -196,18 +202,36 @@ def _cell(row: pd.Series) -> str:
 def display_rows(table: BenchmarkTable) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table: real data first, then every variant."""
     from ganbench.metrics.naming import arrow
-    header = ["Variant", "seeds", "diverged", "incomplete"]
+    flagged = has_flagged(table)  # the column only where the health check flagged a run
+    header = ["Variant", "seeds", "diverged"] + ["not training"] * flagged + ["incomplete"]
     header += [f"{metric_label(m)} {arrow(m)}".rstrip() for m in table.metrics]
     rows = []
     if table.real:
-        rows.append(["real data", "—", "—", "—"] + [format_value(table.real.get(m, math.nan))
-                                                  for m in table.metrics])
+        rows.append(["real data"] + ["—"] * (3 + flagged) + [format_value(table.real.get(m, math.nan))
+                                                           for m in table.metrics])
     for count in table.counts.itertuples(index=False):
         name = count.variant + (" (baseline)" if count.variant == table.baseline else "")
-        row = [name, str(count.seeds), str(count.diverged), str(count.incomplete)]
+        row = [name, str(count.seeds), str(count.diverged)] + [str(count.flagged)] * flagged + [str(count.incomplete)]
         sub = table.summary[table.summary["variant"] == count.variant].set_index("metric")
-        rows.append(row + [_cell(sub.loc[m]) for m in table.metrics])
+        h = count.flagged if table.view == "all" else 0
+        rows.append(row + [_cell(sub.loc[m], h) for m in table.metrics])
     return header, rows
+
+
+def has_flagged(table: BenchmarkTable) -> bool:
+    """Whether any run of the table did not train (health check); its caption and
+    columns say so only then."""
+    return bool(table.counts["flagged"].sum())
+
+
+def flagged_caption(table: BenchmarkTable) -> str:
+    """The caption's sentence on runs that did not train ("" when there are none)."""
+    if not has_flagged(table):
+        return ""
+    if table.view == "all":
+        return (f" (h=k): k {NOT_TRAINING} entered at the metric's worst value like diverged runs; "
+                "not training: their count.")
+    return f" not training: {NOT_TRAINING}, left out like diverged runs."
 
 
 def format_improvement(row) -> str:

@@ -47,14 +47,14 @@ def _run_snapshots(curves: pd.DataFrame) -> list[tuple[float, float, dict]]:
 
 
 def run_costs(records: Records, benchmark: str, conditions, real: dict) -> pd.DataFrame:
-    """Per finished or diverged run: FLOPs and seconds to first reach the target and
-    from which it held (inf: never)."""
+    """Per finished, diverged or flagged run: FLOPs and seconds to first reach the
+    target and from which it held (inf: never)."""
     runs = records.runs[(records.runs["benchmark"] == benchmark)
-                        & records.runs["outcome"].isin(["finished", "diverged"])]
+                        & records.runs["outcome"].isin(["finished", "diverged", "flagged"])]
     curves = records.curves[records.curves["benchmark"] == benchmark]
     rows = []
     for run in runs.itertuples(index=False):
-        first = held = (math.inf, math.inf)   # a diverged run did not end at quality: never
+        first = held = (math.inf, math.inf)   # a diverged or not-training run did not end at quality: never
         if run.outcome == "finished":
             mine = curves[(curves["variant"] == run.variant) & (curves["seed"] == run.seed)]
             snaps = _run_snapshots(mine)

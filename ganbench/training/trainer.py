@@ -30,6 +30,7 @@ from ganbench.models import build_models, pack_samples
 from ganbench.training import samples
 from ganbench.training.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
 from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ganbench.training.health import HealthMonitor, grad_square_norm
 from ganbench.training.pause import pause_point
 from ganbench.training.run_record import finish_record, new_record
 from ganbench.variants import Variant, make_variant
@@ -50,6 +51,7 @@ class Run:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     device: torch.device
+    g_grad_square: float = 0.0  # the last generator step's squared gradient norm (health.py)
 
     def real_batch(self) -> torch.Tensor:
         """A uniformly drawn batch of real samples in model space, on the device:
@@ -76,13 +78,14 @@ class TrainState:
     losses: dict = field(default_factory=lambda: {"g_step": [], "d_loss": [], "g_loss": []})
     snapshots: list = field(default_factory=list)
     diverged: Optional[dict] = None
+    health: dict = field(default_factory=dict)  # ganbench.training.health's block (its running counts)
 
     def to_dict(self) -> dict:
-        return {"spent": self.spent.to_dict(), "losses": self.losses, "snapshots": self.snapshots, "diverged": self.diverged}
+        return {**vars(self), "spent": self.spent.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainState":
-        return cls(Spent(**d["spent"]), d["losses"], d["snapshots"], d["diverged"])
+        return cls(**{**d, "spent": Spent(**d["spent"])})  # a checkpoint from before "health" starts it empty
 
 
 def build_run(config: RunConfig, data: DataSplit) -> Run:
@@ -149,8 +152,10 @@ def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[floa
     with autocast:
         g_loss = run.variant.g_loss(run.critic, run.fake_batch())
     g_loss.backward()
+    g_grad = grad_square_norm(run.generator)  # queued before the step, which reads the gradients
     run.opt_g.step()
-    values = torch.stack(d_losses + [g_loss.detach()]).float().tolist()  # one device sync per iteration
+    values = torch.stack([v.float() for v in d_losses + [g_loss.detach(), g_grad]]).tolist()  # one device sync
+    run.g_grad_square = values.pop()
     return values[:-1], values[-1]
 
 
@@ -174,6 +179,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     run, step_flops, meter = metered_run(config, data)
     config = run.config
     predicted = check_budget(meter, config.snapshot_fractions, config.run_id)  # before any record is written
+    health = HealthMonitor(run.generator, data, config)  # before restore: it probes the initial generator
     state, events = restore(run, run_dir)
     if config.compile:
         compile_models(run)
@@ -187,6 +193,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
             if run.device.type == "cuda":
                 torch.cuda.synchronize(run.device)
             account(state, meter, run, clock() - start, d_losses, g_loss)
+            health.observe(state, d_losses, run.g_grad_square)
             take_due_snapshots(run, run_dir, state, meter, final=False)
             bar.update(round(100 * meter.progress(state.spent)) - bar.n)
             checkpointed = state.spent.g_steps % config.checkpoint_every == 0
@@ -204,6 +211,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     if state.diverged is None:
         take_due_snapshots(run, run_dir, state, meter, final=True)
         record["samples"] = samples.write_final_samples(run.generator, run.data.info, run_dir, config)
+        health.finish(state)
     if not predicted:  # e.g. seconds: the check above could not tell in advance
         warn_repeated_snapshots(state.snapshots, record["run_id"])
     status = "diverged" if state.diverged else "finished"
