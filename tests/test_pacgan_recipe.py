@@ -73,6 +73,15 @@ def test_simultaneous_step_is_charged_one_generator_forward_less(ring8):
     assert meter.critic_steps(0) == 1 and meter.iteration_flops(1) == sum(simultaneous.values())
 
 
+def test_simultaneous_run_counts_one_real_and_one_fake_batch_per_step(tmp_path):
+    from ganbench.training.trainer import train
+
+    record = train(cfg(pack=2, update="simultaneous", real_packs="fixed", g_per_slot=True), tmp_path)
+    assert record["spent"]["g_steps"] == record["spent"]["d_steps"] == 4
+    assert record["spent"]["images_seen"] == 4 * (4 * 2) * 2  # steps x (batch x pack) x (real + fake)
+    assert record["config"]["update"] == "simultaneous" and record["config"]["real_packs"] == "fixed"
+
+
 def test_simultaneous_needs_one_critic_step_and_options_are_checked():
     with pytest.raises(ConfigError, match="n_critic = 5"):
         resolve(cfg(variant="wgan-gp", update="simultaneous"), "points")

@@ -225,7 +225,8 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
     spent.seconds += seconds
     spent.d_steps += n_critic
     spent.g_steps += 1
-    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + 1)  # real + fake per critic step, fake per G step
+    # real + fake per critic step, fake per G step; a simultaneous step's two losses share one set of fakes
+    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + (cfg.update != "simultaneous"))
     meter.record_iteration(seconds, n_critic)
     bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
     if bad:
