@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -75,7 +76,10 @@ def assert_same_run(resumed_dir: Path, reference_dir: Path) -> None:
 
 def kill_resume_cases():
     cases = [ring8(name) for name in VARIANTS.names()]
-    return cases + [ring8("loss-sensitive", lipschitz="finite-difference")]
+    # PacGAN's code as options: fixed packs resume at the batch the kill lost, per-slot batch norm, one update.
+    pacgan = replace(ring8("vanilla"), pack=2, g_batch_norm=True, update="simultaneous", g_per_slot=True,
+                     real_packs="fixed", eval_z_seed=2333)
+    return cases + [ring8("loss-sensitive", lipschitz="finite-difference"), pacgan]
 
 
 def test_every_ring8_variant_resumes_bit_for_bit(tmp_path):

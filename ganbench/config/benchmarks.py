@@ -47,6 +47,11 @@ class TrainSettings:
     lr_d: Optional[float] = None
     betas_g: Optional[tuple[float, float]] = None
     betas_d: Optional[tuple[float, float]] = None
+    update: str = "alternating"  # how PacGAN's code runs its entries: see RunConfig
+    g_per_slot: bool = False
+    real_packs: str = "fresh"
+    eval_z_seed: Optional[int] = None
+    eval_bn: str = "population"
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ class Entry(VariantOverride):
 
 # Settings a run takes from the entry / override first, then the profile's `train`.
 _LAYERED = ("lr", "betas", "lr_g", "lr_d", "betas_g", "betas_d")
-_ARCHITECTURE = ("g_width", "d_width", "g_depth", "d_depth", "g_batch_norm", "d_maxout_pieces", "init_std")
+_ARCHITECTURE = ("g_width", "d_width", "g_depth", "d_depth", "g_batch_norm", "d_maxout_pieces", "init_std",
+                 "update", "g_per_slot", "real_packs", "eval_z_seed", "eval_bn")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ BUDGET_FORM = ("a number and a unit, e.g. '2e11flops', '50 GFLOPs', '1.5TFLOP', 
 _BUDGET_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmgtp]?)(flops?|s|sec|seconds|epochs?|steps?)\s*$", re.I)
 
 
+#: The string options of RunConfig and their values (the first is the default).
+CHOICES = {"update": ("alternating", "simultaneous"), "real_packs": ("fresh", "fixed"),
+           "eval_bn": ("population", "batch")}
+
 #: Critic normalisations (models.build_models): benchmark files and `ganbench train --d-norm` take these.
 D_NORMS = ("batch", "layer", "spectral", "none")
 #: What each data kind's critic can have: the 2-D MLP has no normalisation layer, so
@@ -112,6 +116,12 @@ class RunConfig:
     g_batch_norm: bool = False  # MLP generator: batch norm before each hidden ReLU (PacGAN's generator)
     d_maxout_pieces: Optional[int] = None  # MLP critic: maxout layers of this many pieces instead of LeakyReLU
     init_std: Optional[float] = None  # weights ~ N(0, init_std^2), biases 0; None: PyTorch's default init
+    # How PacGAN's code runs its entries (fjxmlzn/PacGAN synthetic_data_experiments/); defaults: ganbench's own.
+    update: str = "alternating"  # "simultaneous": both networks' gradients from one batch, then both step (ALI's)
+    g_per_slot: bool = False  # run the generator once per pack slot (batch norm statistics per slot); pack 1: no-op
+    real_packs: str = "fresh"  # "fixed": len(train) packs drawn once from the run's seed, reshuffled each epoch
+    eval_z_seed: Optional[int] = None  # one noise stream for every seed's scoring; None: seed + 10000
+    eval_bn: str = "population"  # generator batch norm when scoring: running ("population") or "batch" statistics
 
     @property
     def label(self) -> str:
@@ -141,6 +151,9 @@ class RunConfig:
                 raise ConfigError(f"{name} must be two numbers in [0, 1), got {list(value)}")
         if self.d_norm is not None and self.d_norm not in D_NORMS:
             raise ConfigError(f"d_norm {self.d_norm!r} is unknown; valid: {', '.join(D_NORMS)}")
+        for name, valid in CHOICES.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"{name} {getattr(self, name)!r} is unknown; valid: {', '.join(valid)}")
         check_fractions(self.snapshot_fractions)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +201,10 @@ def resolve(config: RunConfig, data_kind: str) -> RunConfig:
         **KIND_DEFAULTS[data_kind],
     }
     resolved = dataclasses.replace(config, **{k: v for k, v in fills.items() if getattr(config, k) is None})
+    if resolved.update == "simultaneous" and resolved.n_critic != 1:
+        raise ConfigError(f"update = 'simultaneous' takes one critic and one generator step from the same batch; "
+                          f"{config.variant} runs n_critic = {resolved.n_critic}: set n_critic = 1 or use "
+                          f"update = 'alternating'")
     return dataclasses.replace(resolved, variant_options=options)
 
 

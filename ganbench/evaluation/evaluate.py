@@ -21,7 +21,7 @@ from ganbench.core.mapping import from_mapping
 from ganbench.core.record import FINAL_STATUSES, read_record, write_record
 from ganbench.datasets import load_dataset, to_uint8
 from ganbench.models import build_models
-from ganbench.training.samples import POINT_SAMPLES, SAMPLE_SEED_OFFSET, generate
+from ganbench.training.samples import POINT_SAMPLES, generate_for
 
 DEFAULT_IMAGE_SAMPLES = 10_000  # Lucic et al. 2018: 10k generated vs 10k test images
 # Intermediate snapshots feed the metric-versus-compute curves, so they get the
@@ -81,7 +81,7 @@ def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_sampl
     generator = generator if generator is not None else _build_generator(config, info)
     generator.load_state_dict(safe_torch_load(run_dir / snap["path"]))
     n = n_samples or (POINT_SAMPLES if info.kind == "points" else DEFAULT_IMAGE_SAMPLES)
-    return generate(generator, n, config.z_dim, config.seed + SAMPLE_SEED_OFFSET)
+    return generate_for(generator, n, config)
 
 
 def score(fake, config: RunConfig, info, *, n_real=None, extractor=None, inception_weights=None,

@@ -9,7 +9,7 @@ from ganbench.core.errors import ConfigError
 from ganbench.datasets import DatasetInfo
 from ganbench.models.dcgan import DcganCritic, DcganGenerator
 from ganbench.models.mlp import Maxout, MlpCritic, MlpGenerator, init_normal
-from ganbench.models.packing import pack_samples
+from ganbench.models.packing import generate_per_slot, pack_samples
 
 MLP_DEPTH = 3  # hidden layers of the default MLPs
 
@@ -64,4 +64,4 @@ def _mlp_only(config) -> None:
 
 
 __all__ = ["build_models", "with_spectral_norm", "DcganCritic", "DcganGenerator", "Maxout", "MlpCritic", "MlpGenerator",
-           "init_normal", "pack_samples"]
+           "generate_per_slot", "init_normal", "pack_samples"]

@@ -22,14 +22,15 @@ from torch import nn
 from tqdm import tqdm
 
 from ganbench.config.run import RunConfig, resolve
-from ganbench.core.errors import ConfigError, GanbenchError
+from ganbench.core.errors import GanbenchError
 from ganbench.core.io import atomic_torch_save
 from ganbench.core.record import finished_record, write_record
-from ganbench.datasets import DataSplit, load_dataset, to_model_space
-from ganbench.models import build_models, pack_samples
-from ganbench.training import samples
-from ganbench.training.budget import BudgetMeter, Spent, check_budget, measure_step_flops, warn_repeated_snapshots
+from ganbench.datasets import DataSplit, load_dataset
+from ganbench.models import build_models
+from ganbench.training import packs, samples, update
+from ganbench.training.budget import BudgetMeter, Spent, check_budget, warn_repeated_snapshots
 from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ganbench.training.device import torch_device
 from ganbench.training.health import HealthMonitor, grad_square_norm
 from ganbench.training.pause import pause_point
 from ganbench.training.run_record import finish_record, new_record
@@ -51,20 +52,16 @@ class Run:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     device: torch.device
+    packs: Optional[packs.FixedPacks] = None  # PacGAN's fixed packs (real_packs = "fixed"); None: fresh batches
     g_grad_square: float = 0.0  # the last generator step's squared gradient norm (health.py)
 
     def real_batch(self) -> torch.Tensor:
-        """A uniformly drawn batch of real samples in model space, on the device:
-        ``batch_size`` packs of ``pack`` samples (PacGAN: a batch of 100 is 100 packs)."""
-        idx = torch.randint(len(self.data), (self.config.batch_size * self.config.pack,))
-        batch = self.data.data[idx].to(self.device)
-        batch = to_model_space(batch) if batch.dtype == torch.uint8 else batch
-        batch = pack_samples(batch, self.config.pack)
-        return batch.contiguous(memory_format=torch.channels_last) if self.config.channels_last else batch
+        """The next real batch: ``batch_size`` packs of ``pack`` samples (PacGAN: a batch of 100 is 100 packs)."""
+        return packs.real_batch(self)
 
     def fake_batch(self) -> torch.Tensor:
         """The generator's batch, packed as the real one."""
-        return pack_samples(self.generator(self.sample_z()), self.config.pack)
+        return packs.fake_batch(self)
 
     def sample_z(self) -> torch.Tensor:
         return torch.randn(self.config.batch_size * self.config.pack, self.config.z_dim, device=self.device)
@@ -102,18 +99,8 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
                                    betas=config.betas_g or config.betas)
     opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr_d or config.lr,
                                    betas=config.betas_d or config.betas)
-    return Run(config, data, variant, generator, critic, opt_g, opt_d, device)
-
-
-def torch_device(name: str) -> torch.device:
-    """``name`` as a torch device that exists here, or a ConfigError saying what to pass."""
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device {name!r} is not a torch device; use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r}: this machine has no usable CUDA device; use --device cpu")
-    return device
+    return Run(config, data, variant, generator, critic, opt_g, opt_d, device,
+               packs=packs.make_packs(config, len(data)))
 
 
 def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
@@ -123,16 +110,18 @@ def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMe
     both come here, so they agree on what an iteration costs.
     """
     run = build_run(resolve(config, data.info.kind), data)
-    cfg, variant = run.config, run.variant
-    step_flops = measure_step_flops(run.generator, run.critic, variant, run.real_batch, run.sample_z, cfg.pack)
-    meter = BudgetMeter(cfg.budget, step_flops, lambda g_step: variant.critic_steps(g_step, cfg.n_critic),
-                        steps_per_epoch=len(data) / cfg.batch_size)
+    cfg = run.config
+    step_flops = update.measure_flops(run)
+    meter = BudgetMeter(cfg.budget, step_flops, update.critic_schedule(run), steps_per_epoch=len(data) / cfg.batch_size)
     return run, step_flops, meter
 
 
 def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[float], float]:
-    """``n_critic`` critic steps (default: the config's) then one generator step; returns their losses."""
+    """``n_critic`` critic steps (default: the config's) then one generator step; returns their losses.
+    With ``update = "simultaneous"`` one step of both networks from one batch (training/update.py)."""
     autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.config.autocast_bf16)
+    if run.config.update == "simultaneous":
+        return update.simultaneous_iteration(run, autocast)
     d_losses = []
     run.critic.requires_grad_(True)
     for _ in range(run.config.n_critic if n_critic is None else n_critic):
@@ -235,7 +224,8 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
     spent.seconds += seconds
     spent.d_steps += n_critic
     spent.g_steps += 1
-    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + 1)  # real + fake per critic step, fake per G step
+    # real + fake per critic step, fake per G step; a simultaneous step's two losses share one set of fakes
+    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + (cfg.update != "simultaneous"))
     meter.record_iteration(seconds, n_critic)
     bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
     if bad:
@@ -286,8 +276,11 @@ def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
     """Load the newest usable checkpoint into ``run``; a fresh state if none."""
     events: list[str] = []
     payload = load_checkpoint(run_dir, events)
+    state = TrainState() if payload is None else TrainState.from_dict(payload["state"])
+    if run.packs is not None:
+        run.packs.drawn = state.spent.d_steps  # one real batch per critic step, in both update modes
     if payload is None:
-        return TrainState(), events
+        return state, events
     if payload["config"] != run.config.to_dict():
         raise GanbenchError(f"{run_dir} holds a run with a different config; use --force to restart it or another --out")
     run.generator.load_state_dict(payload["generator"])
@@ -295,6 +288,5 @@ def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
     run.opt_g.load_state_dict(payload["opt_g"])
     run.opt_d.load_state_dict(payload["opt_d"])
     set_rng_state(payload["rng"], run.device)
-    state = TrainState.from_dict(payload["state"])
     events.append(f"resumed at generator step {state.spent.g_steps}")
     return state, events
