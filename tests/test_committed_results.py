@@ -37,17 +37,3 @@ def test_report_ranks_each_benchmark_by_the_primary_metric_its_file_declares():
         assert primary_metrics(keys)[0] == benchmarks[name].primary_metric, name
         checked += 1
     assert checked >= 4
-
-
-@pytest.mark.skipif(not (RESULTS / "seed-check" / "runs").is_dir(), reason="no seed-check records")
-def test_committed_seed_check_is_what_ganbench_compare_makes(tmp_path, monkeypatch):
-    # README "Do the conclusions survive other seeds?" quotes this file.
-    from click.testing import CliRunner
-
-    from ganbench.cli import main
-
-    out = tmp_path / "agreement.md"
-    monkeypatch.chdir(RESULTS.parent)   # the file names the result sets by their paths from the root
-    result = CliRunner().invoke(main, ["compare", "results", "results/seed-check", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert out.read_text() == (RESULTS / "seed-check" / "agreement.md").read_text()
