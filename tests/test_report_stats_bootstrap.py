@@ -7,16 +7,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from ganbench.report.load import load_records
 from ganbench.report.permutation import (
     N_RANDOM,
-    holm_floor,
     improvement_statistic,
     permutation_method,
     permutation_p,
+    raw_floor,
 )
 from ganbench.report.stats import (
     N_RESAMPLES,
@@ -26,6 +27,7 @@ from ganbench.report.stats import (
     holm,
     improvement_interval,
     prob_improvement,
+    summarize,
 )
 from ganbench.report.tables import build_tables
 from tests.test_report_records import make_record, write_record
@@ -229,11 +231,29 @@ def test_exact_permutation_p_with_ties_matches_scipy_full_enumeration():
         assert permutation_p(x, y) == pytest.approx(ref, rel=1e-12)
 
 
+def floors_of(groups: dict, baseline: str = "base") -> dict:
+    """p_floor per variant from summarize over constant-valued groups of the given sizes."""
+    rows = [{"variant": v, "seed": i, "metric": "modes", "value": float(k)}
+            for k, (v, n) in enumerate(groups.items()) for i in range(n)]
+    frame = summarize(pd.DataFrame(rows), list(groups), baseline)
+    return frame.set_index("variant")["p_floor"].to_dict()
+
+
 def test_holm_floor_is_what_the_design_allows():
-    assert holm_floor(3, 3, 6) == pytest.approx(0.6)            # 6 x 2/20
-    assert holm_floor(10, 10, 6) == pytest.approx(12 / 184_756)  # 6.5e-5, the issue's exact value
-    assert holm_floor(3, 3, 20) == 1.0
-    assert math.isnan(holm_floor(1, 10, 3))
+    assert raw_floor(3, 3) == pytest.approx(0.1) and math.isnan(raw_floor(1, 10))
+    six = floors_of({"base": 3, **{f"v{i}": 3 for i in range(6)}})
+    assert all(f == pytest.approx(0.6) for v, f in six.items() if v != "base")  # 6 x 2/20
+    ten = floors_of({"base": 10, **{f"v{i}": 10 for i in range(6)}})
+    assert ten["v0"] == pytest.approx(12 / 184_756)  # 6.5e-5, the issue's exact value
+    assert math.isnan(six["base"])
+
+
+def test_holm_floor_with_unequal_seed_counts_is_holm_over_the_raw_floors():
+    """Baseline 4 seeds, A 10, B 4: A's raw floor 2/C(14, 4) = 0.002, B's 2/C(8, 4) = 0.029;
+    Holm gives A 2 x 0.002 and B max(0.004, 0.029): B can reach 0.029 < 0.05."""
+    floors = floors_of({"base": 4, "a": 10, "b": 4})
+    assert floors["a"] == pytest.approx(2 * 2 / 1001)
+    assert floors["b"] == pytest.approx(2 / 70)
 
 
 def test_held_target_charges_the_last_crossing_and_ends_count(tmp_path):

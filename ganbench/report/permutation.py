@@ -41,13 +41,6 @@ def raw_floor(n_x: int, n_y: int) -> float:
     return 2 / comb(n_x + n_y, n_x) if exact(n_x, n_y) else 2 / (N_RANDOM + 1)
 
 
-def holm_floor(n_x: int, n_y: int, m: int) -> float:
-    """The smallest Holm-adjusted p among m comparisons of n_x seeds against n_y
-    (NaN where a group has fewer than 2 seeds: no test)."""
-    floor = raw_floor(n_x, n_y)
-    return floor if math.isnan(floor) else min(1.0, m * floor)
-
-
 @lru_cache(maxsize=8)
 def _subsets(n: int, k: int) -> np.ndarray:
     """Every k-subset of range(n) as a boolean (C(n, k), n) matrix (~2 MB at 10 v 10)."""

@@ -141,7 +141,7 @@ def summary_markdown(tables: list[BenchmarkTable]) -> str:
             "turn out" + (f" (smallest possible p: {cannot})" if cannot else "") + ", so a P of "
             "0.00 or 1.00 there is description, not evidence. "
             f"{real_row_note(primaries)} No ranking: with a few seeds "
-            "the order of close variants does not survive a rerun on another machine. "
+            "the order of close variants may not survive a rerun on another machine. "
             "not run: no records.*")
     return markdown_table(header, rows) + "\n\n" + note + _fid_multiples(tables)
 
@@ -167,7 +167,8 @@ def _fid_multiples(tables: list[BenchmarkTable]) -> str:
         rows.append(row)
     return ("\n\n" + markdown_table(header, rows) + "\n\n*FID as a multiple of what held-out "
             "real images score under the same protocol (same feature extractor and sample "
-            "counts): the floor no generator can beat.*")
+            "counts): a floor no generator is expected to go below, though a finite-sample "
+            "estimate can by chance.*")
 
 
 def _ours(row) -> str:

@@ -8,7 +8,7 @@ import math
 
 from ganbench.config.targets import target_text
 
-from .coverage import kinds_note
+from .coverage import is_range, kinds_note
 from .tables import BenchmarkTable, sci
 
 HEADER = ["Variant", "FLOPs to hold target", "seconds to hold target", "ended meeting it",
@@ -33,7 +33,7 @@ def _cost(row, unit: str, count: str) -> str:
     low, high = row[f"{unit}_low"], row[f"{unit}_high"]
     if math.isnan(low):
         return fmt(row[unit])
-    sep = ("(", "–", ")") if 2 <= row["runs"] <= 3 else ("[", ", ", "]")
+    sep = ("(", "–", ")") if is_range(int(row["runs"]), "median") else ("[", ", ", "]")
     return f"{fmt(row[unit])} {sep[0]}{fmt(low)}{sep[1]}{fmt(high)}{sep[2]}"
 
 
@@ -63,6 +63,6 @@ def target_markdown(tables: list[BenchmarkTable]) -> str:
             "target never held it); first reach: the first snapshot where every condition "
             "holds, which a run can lose again. Median over seeds "
             f"[{kinds_note('median', seeds)}]; a seed that never reached or held the target (or "
-            "diverged) counts as ∞, so the median is ∞ once half of them never did. "
+            "diverged, or was flagged as not training) counts as ∞, so the median is ∞ once half of them never did. "
             "Resolution: the snapshot spacing.*")
     return "\n\n".join(parts) + "\n\n" + note

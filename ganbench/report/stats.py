@@ -39,7 +39,7 @@ from scipy import stats
 from ganbench.metrics.naming import higher_is_better, metric_range, sort_metrics
 
 from .coverage import coverage_words
-from .permutation import holm_floor, improvement_statistic, permutation_p
+from .permutation import improvement_statistic, permutation_p, raw_floor
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
@@ -200,11 +200,12 @@ def _metric_rows(metric: str, values: dict, filled: dict, baseline: str | None) 
             row["n_baseline"] = base.size
         rows[variant] = row
     adjusted = holm(raw)
-    m = sum(not math.isnan(p) for p in raw.values())
+    # The smallest adjusted p each comparison can reach: Holm over every tested
+    # variant's own raw floor (seed counts may differ within a column).
+    floors = holm({v: raw_floor(rows[v]["n"], base.size) for v, p in raw.items() if not math.isnan(p)})
     for variant, row in rows.items():
         p = adjusted.get(variant, math.nan)
-        floor = holm_floor(row["n"], base.size, m) if not math.isnan(p) else math.nan
-        row.update(p_holm=p, significant=bool(p < ALPHA), p_floor=floor)
+        row.update(p_holm=p, significant=bool(p < ALPHA), p_floor=floors.get(variant, math.nan))
     return [rows[v] for v in sorted(rows)]
 
 

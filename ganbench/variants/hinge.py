@@ -18,6 +18,9 @@ class Hinge(Variant):
     # (every config there), and christiancosgrove/pytorch-spectral-normalization-gan
     # @12dcf94 main.py l.39, 52-53; Miyato et al. 2018 App. B.2. Their learning-rate
     # decays (linear to 0; x0.99 per epoch) are not applied: budgets end runs early.
+    # Nor are sngan_projection's generator batch of 128 against the critic's 64
+    # (n_gen_samples, l.45) and its generator-first order (updater.py l.79-86):
+    # ganbench's one batch size and critic-first loop are shared by every variant.
     defaults = Defaults(n_critic=5, lr=2e-4, betas=(0.0, 0.9), d_norm="spectral",
                         source="pfnet-research/sngan_projection@e84b1a5 configs/sn_cifar10_unconditional.yml:35-47")
     default_preset = "sngan"

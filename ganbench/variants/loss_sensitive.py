@@ -22,7 +22,7 @@ per generator step, no batch norm in the critic.
 Two details of that file, and what we do:
 - l.236 adds a (B,1,1,1) score difference to a (B,) margin, which broadcasts to a
   B x B table whose mean mixes every score pair with every margin. We take the
-  per-pair mean its README states (README l.28); the two differ only through Delta.
+  per-pair mean its README states (README l.23 at a135b0e); the two differ only through Delta.
 - l.163 takes the gradient's 2-norm over dim 1 (the channel axis of an image),
   then the mean over batch and pixels. We do the same: for 2-D points dim 1 is the
   point's coordinates, so it is the per-sample gradient norm.
@@ -38,6 +38,8 @@ Named alternatives (``preset`` in a benchmark file or ``ganbench train --preset`
   at two mixing weights drawn once per batch (``calc_gradient_penalty2``, l.188-207).
 - ``glsgan-gp-2017-07``: lsgan-gp.py at 44f72dd (to d79797c): 10 *
   mean(|L(x1) - L(x2)| / ||x1 - x2||_2), the same points (l.161-178).
+  Both divide a (B,1,1,1) difference by a (B,1) distance; under the PyTorch of
+  mid-2017 (0.1.12, no broadcasting) that was per pair, as here.
 """
 
 from dataclasses import dataclass

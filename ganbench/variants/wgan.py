@@ -35,8 +35,8 @@ class WganOptions:
 
 @register_variant("wgan")
 class Wgan(Variant):
-    """Critic: D(G(z)) - D(x), weights clipped to [-c, c] after every critic step;
-    G: -D(G(z))."""
+    """Critic: D(G(z)) - D(x), weights clamped to [-c, c] before every critic step
+    (main.py; after every update with ``clip_before_step = false``); G: -D(G(z))."""
 
     # Algorithm 1: RMSProp, alpha = 5e-5, n_critic = 5 (main.py: --lrD/--lrG
     # 0.00005 l.33-34, --Diters 5 l.42, optim.RMSprop with torch's defaults

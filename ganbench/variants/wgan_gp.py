@@ -27,8 +27,9 @@ class WganGp(Variant):
                         source=f"{IMPROVED_WGAN} gan_mnist.py:24-26,89-95,138-159")
     default_preset = "gan_mnist"
     presets = {
-        # The toy script (ring8 / grid25 use it): lambda 0.1, "Smaller lambda seems to
-        # help for toy tasks specifically" (l.23), otherwise as gan_mnist.py.
+        # The toy script (ring8 / grid25 use it): lambda 0.1, "Smaller lambda makes things
+        # faster for toy tasks, but isn't necessary if you increase CRITIC_ITERS enough"
+        # (l.23-24), otherwise as gan_mnist.py.
         "gan_toy": Preset(Defaults(n_critic=5, lr=1e-4, betas=(0.5, 0.9), d_norm="none",
                                    source=f"{IMPROVED_WGAN} gan_toy.py:20-27,72-105"), {"gp_weight": 0.1}),
         # The 64x64 script: layer norm over (C, H, W) in the critic (l.84-88), Adam beta1 0 (l.542-545).
