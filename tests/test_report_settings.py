@@ -40,8 +40,9 @@ def test_report_lists_the_settings_each_variant_ran_with(tmp_path):
     copy_record(src, runs / "seed2/record.json", variant_options={}, seed=2)
     text = settings_markdown(load_records(tmp_path))
     assert "### ring8" in text
-    assert "| wgan-gp | n_critic=5, lr=0.0001, betas=(0.5, 0.9), d_norm=layer, gp_weight=0.1 (seeds 0, 1) |" in text
-    assert "| wgan-gp | n_critic=5, lr=0.0001, betas=(0.5, 0.9), d_norm=layer (seeds 2) |" in text
+    base = "preset=gan_toy, n_critic=5, lr=0.0001, betas=(0.5, 0.9), d_norm=none"
+    assert f"| wgan-gp | {base}, gp_weight=0.1 (seeds 0, 1) |" in text
+    assert f"| wgan-gp | {base} (seeds 2) |" in text
 
 
 def test_written_report_has_the_settings_section(tmp_path):
@@ -50,7 +51,7 @@ def test_written_report_has_the_settings_section(tmp_path):
     shutil.copytree(ROOT / "results/runs/ring8", tmp_path / "runs/ring8")
     write_report(tmp_path)
     readme = (tmp_path / "README.md").read_text()
-    assert "## Variant settings" in readme and "| vanilla | n_critic=1, lr=0.0002, betas=(0.5, 0.999), d_norm=batch |" in readme
+    assert "## Variant settings" in readme and "| vanilla | preset=dcgan, n_critic=1, lr=0.0002, betas=(0.5, 0.999), d_norm=none |" in readme
 
 
 def test_settings_give_the_median_steps_the_budget_bought(tmp_path):
@@ -60,4 +61,4 @@ def test_settings_give_the_median_steps_the_budget_bought(tmp_path):
         copy_record(src, runs / f"seed{seed}/record.json", spent={"g_steps": g, "d_steps": d}, seed=seed)
     text = settings_markdown(load_records(tmp_path))
     assert "| variant | settings | steps (G / D) |" in text
-    assert "| wgan | n_critic=5, lr=5e-05, betas=(0.5, 0.999), d_norm=batch | 10 / 1000 |" in text
+    assert "| wgan | preset=wassersteingan, n_critic=5, lr=5e-05, betas=(0.5, 0.999), d_norm=none | 10 / 1000 |" in text
