@@ -134,11 +134,11 @@ def test_fixed_packs_are_the_same_every_epoch_in_a_new_order():
 def test_run_draws_its_real_batches_from_the_fixed_packs(ring8):
     run = build_run(resolve(cfg(pack=2, real_packs="fixed", seed=5), "points"), ring8)
     first = run.real_batch()
-    idx = run.packs.batch_indices(0).view(-1, 2)
+    idx = run.fixed_packs.batch_indices(0).view(-1, 2)
     assert torch.equal(first, torch.cat([ring8.data[idx[:, 0]], ring8.data[idx[:, 1]]], dim=1))
-    assert run.packs.drawn == 1
+    assert run.fixed_packs.drawn == 1
     run2, _, _ = metered_run(cfg(pack=2, real_packs="fixed", seed=5), ring8)
-    assert run2.packs.drawn == 0  # counting FLOPs draws a batch that does not count
+    assert run2.fixed_packs.drawn == 0  # counting FLOPs draws a batch that does not count
     with pytest.raises(ConfigError, match="at least batch_size"):
         FixedPacks(3, 2, 4, 0)
 

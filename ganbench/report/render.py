@@ -14,8 +14,9 @@ from ganbench.metrics.naming import arrow, metric_label, split_key
 
 from .coverage import kinds_note
 from .literature import REPRODUCED_BY, SOUGHT, LiteratureResult, for_dataset
+from .markdown import markdown_table
 from .permutation import permutation_method
-from .render_target import markdown_table, target_markdown
+from .render_target import target_markdown
 from .stats import ALPHA
 from .tables import (
     CAPTION_STATS,
@@ -45,7 +46,6 @@ def slug(name: str) -> str:
 
 def caption(table: BenchmarkTable) -> str:
     """The table caption: benchmark, dataset, budget, view and how to read it."""
-    from .wording import interval_caption, real_row_note
     real = (f" Real data: {table.real_what}. {real_row_note(table.metrics)}" if table.real_what
             else " No real-data record.")
     return (f"{table.benchmark}: dataset {table.dataset}, {table.budget}. View: "

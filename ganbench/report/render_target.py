@@ -9,19 +9,11 @@ import math
 from ganbench.config.targets import target_text
 
 from .coverage import is_range, kinds_note
+from .markdown import markdown_table
 from .tables import BenchmarkTable, sci
 
 HEADER = ["Variant", "FLOPs to hold target", "seconds to hold target", "ended meeting it",
           "FLOPs to first reach", "never reached"]
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table; the first column left-aligned."""
-    def line(cells):
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-    align = [":--"] + ["--:"] * (len(header) - 1)
-    return "\n".join([line(header), line(align)] + [line(r) for r in rows])
 
 
 def _cost(row, unit: str, count: str) -> str:

@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 from ganbench.core.record import FINAL_STATUSES
 
 from .literature import REPRODUCED_BY, load_table
-from .render import markdown_table, slug
+from .markdown import markdown_table
+from .render import slug
 
 #: Epochs the paper trained: PacGAN config.py "num_epoch": 400 (fjxmlzn/PacGAN, synthetic_data_experiments/).
 PAPER_EPOCHS = {"pacgan-table1": 400}

@@ -23,6 +23,7 @@ from .coverage import is_range
 from .load import Records
 from .stats import ALPHA, run_counts, summarize
 from .target import cost_to_target, declared_target
+from .wording import defined_note, separability_mark
 
 VIEWS = {"all": "all runs, each diverged run counted at the metric's worst value",
          "finished": "finished runs only (diverged runs left out: survivorship view)"}
@@ -237,7 +238,6 @@ def flagged_caption(table: BenchmarkTable) -> str:
 def format_improvement(row) -> str:
     """``"0.83 [0.44, 1.00] p=0.40"``: P(better than baseline), its interval, Holm p;
     ◇ where the seeds cannot reach significance; seed counts for reverse KL."""
-    from .wording import defined_note, separability_mark
     counted = (f" (n={int(row['n'])} v {int(row['n_baseline'])})"
                if defined_note(row.name, 1, 0) and not math.isnan(row["n_baseline"]) else "")
     p = row["p_improve"]

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ganbench.report.render import markdown_table
+from ganbench.report.markdown import markdown_table
 
 from .budget_curve import BAND, BOOTSTRAP_RESAMPLES
 from .scoring import metric_title

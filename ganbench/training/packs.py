@@ -71,10 +71,10 @@ def make_packs(config, n_points: int) -> Optional[FixedPacks]:
 def real_batch(run) -> torch.Tensor:
     """``run``'s next real batch in model space, on its device: ``batch_size`` packs of ``pack`` samples."""
     cfg = run.config
-    if run.packs is None:
+    if run.fixed_packs is None:
         idx = torch.randint(len(run.data), (cfg.batch_size * cfg.pack,))
     else:
-        idx = run.packs.next_indices()
+        idx = run.fixed_packs.next_indices()
     batch = run.data.data[idx].to(run.device)
     batch = to_model_space(batch) if batch.dtype == torch.uint8 else batch
     batch = pack_samples(batch, cfg.pack)

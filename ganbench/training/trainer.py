@@ -52,7 +52,7 @@ class Run:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     device: torch.device
-    packs: Optional[packs.FixedPacks] = None  # PacGAN's fixed packs (real_packs = "fixed"); None: fresh batches
+    fixed_packs: Optional[packs.FixedPacks] = None  # PacGAN's fixed packs (real_packs = "fixed"); None: fresh batches
     g_grad_square: float = 0.0  # the last generator step's squared gradient norm (health.py)
 
     def real_batch(self) -> torch.Tensor:
@@ -100,7 +100,7 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr_d or config.lr,
                                    betas=config.betas_d or config.betas)
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device,
-               packs=packs.make_packs(config, len(data)))
+               fixed_packs=packs.make_packs(config, len(data)))
 
 
 def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
@@ -277,8 +277,8 @@ def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
     events: list[str] = []
     payload = load_checkpoint(run_dir, events)
     state = TrainState() if payload is None else TrainState.from_dict(payload["state"])
-    if run.packs is not None:
-        run.packs.drawn = state.spent.d_steps  # one real batch per critic step, in both update modes
+    if run.fixed_packs is not None:
+        run.fixed_packs.drawn = state.spent.d_steps  # one real batch per critic step, in both update modes
     if payload is None:
         return state, events
     if payload["config"] != run.config.to_dict():

@@ -90,14 +90,14 @@ def measure_flops(run) -> dict[str, int]:
     A generator run per pack slot does the same matmuls as one call on all slots,
     so the alternating count holds for it too.
     """
-    drawn = run.packs.drawn if run.packs is not None else None
+    drawn = run.fixed_packs.drawn if run.fixed_packs is not None else None
     if run.config.update == "simultaneous":
         flops = measure_simultaneous_flops(run)
     else:
         flops = measure_step_flops(run.generator, run.critic, run.variant, run.real_batch, run.sample_z,
                                    run.config.pack)
     if drawn is not None:
-        run.packs.drawn = drawn
+        run.fixed_packs.drawn = drawn
     return flops
 
 
