@@ -85,7 +85,7 @@ def test_cached_radii_give_the_uncached_scores(fresh_cache, fake_images):
     from ganbench.extractors import extract_features, load_extractor
     from ganbench.metrics.images import _real_images
 
-    ext, real = load_extractor(EXT), _real_images("fashion-mnist", "test", N, None)
+    ext, (real, _) = load_extractor(EXT), _real_images("fashion-mnist", "test", N, None)
     f_fake, f_real = (extract_features(x, ext)[ext.spec.feature_layer].float() for x in (fake_images, real))
     assert (first[f"density/{EXT}"], first[f"coverage/{EXT}"]) == density_coverage(f_fake, f_real)
     assert (first[f"precision/{EXT}"], first[f"recall/{EXT}"]) == precision_recall(f_fake, f_real)

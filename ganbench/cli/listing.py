@@ -34,6 +34,8 @@ def list_command(benchmarks_dir: Path) -> None:
     for name in DATASETS.names():
         doc = ((DATASETS.get(name).__doc__ or "").strip().splitlines() or [""])[0]
         click.echo(f"  {name:<22} {doc} [{origin('dataset', name)}]")
+    for _, form in DATASETS.families.values():
+        click.echo(f"  {form}  your own images (docs/benchmarks-and-profiles.md) [builtin]")
     click.echo(f"benchmarks ({benchmarks_dir}):")
     files = sorted(benchmarks_dir.glob("*.toml")) if benchmarks_dir.is_dir() else []
     for path in files:

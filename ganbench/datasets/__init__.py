@@ -1,7 +1,7 @@
 """Datasets behind one API: ``load_dataset(name, split, data_dir) -> DataSplit``."""
 
 from ganbench.core.plugins import attach, ensure_loaded
-from ganbench.datasets import cifar, idx, mixtures, stacked  # noqa: F401  (registration)
+from ganbench.datasets import cifar, idx, imagefolder, mixtures, stacked  # noqa: F401  (registration)
 from ganbench.datasets.base import (
     DATASETS,
     DatasetInfo,

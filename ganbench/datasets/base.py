@@ -11,12 +11,49 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from ganbench.core.errors import UnknownNameError
 from ganbench.core.registry import Registry
 
 log = logging.getLogger("ganbench.datasets")
 
+
+
+class DatasetRegistry(Registry):
+    """The dataset registry, plus families of names with an argument: ``PREFIX:ARG``
+    (e.g. ``imagefolder:PATH``) resolves through the family's factory, which
+    returns the loader for that argument (and checks the argument first)."""
+
+    def __init__(self):
+        super().__init__("dataset")
+        #: prefix -> (factory(arg) -> loader, the name's form for messages and listings)
+        self.families: dict[str, tuple[Callable[[str], Callable[..., "DataSplit"]], str]] = {}
+
+    def register_family(self, prefix: str, form: str):
+        """Decorator for ``factory(arg) -> loader`` serving every name ``PREFIX:ARG``."""
+
+        def decorate(factory):
+            self.families[prefix] = (factory, form)
+            return factory
+
+        return decorate
+
+    def get(self, name: str):
+        prefix, sep, arg = name.partition(":")
+        if sep and prefix in self.families:
+            return self.families[prefix][0](arg)
+        try:
+            return super().get(name)
+        except UnknownNameError as exc:
+            forms = ", ".join(form for _, form in self.families.values())
+            raise UnknownNameError(f"{exc}" + (f"; or {forms}" if forms else "")) from None
+
+    def __contains__(self, name: object) -> bool:
+        prefix, sep, _ = str(name).partition(":")
+        return bool(sep and prefix in self.families) or super().__contains__(name)
+
+
 #: name -> loader(split, data_dir) -> DataSplit
-DATASETS: Registry[Callable[..., "DataSplit"]] = Registry("dataset")
+DATASETS = DatasetRegistry()
 
 SPLITS = ("train", "test")
 
@@ -26,7 +63,9 @@ class DatasetInfo:
     """What downstream stages need to know about a dataset.
 
     ``kind`` is "images" (uint8 [N, C, H, W]) or "points" (float32 [N, 2]).
-    ``centers``/``std`` describe the true modes of 2-D mixtures.
+    ``centers``/``std`` describe the true modes of 2-D mixtures. ``cache_id``
+    names the data in feature-cache keys where the name alone does not fix the
+    content (an image folder: a hash of its files); None: the name does.
     """
 
     name: str
@@ -35,6 +74,7 @@ class DatasetInfo:
     num_modes: int
     centers: Optional[Tensor] = field(default=None, compare=False)
     std: Optional[float] = None
+    cache_id: Optional[str] = None
 
 
 @dataclass(frozen=True)

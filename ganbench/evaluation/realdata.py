@@ -48,7 +48,9 @@ def real_samples(dataset: str, n: int, data_dir: Optional[str] = None):
     if info.kind == "points":
         return sample_mixture(info.centers, info.std, n, generator)[0], info
     if not 0 < n <= len(split):
-        raise GanbenchError(f"real-data row: {dataset} train split has {len(split)} images, {n} asked for")
+        raise GanbenchError(f"real-data row: {dataset} train split has {len(split)} images, {n} asked for "
+                            "(eval.n_samples); lower eval.n_samples" + (", or add images to the folder"
+                                                                       if info.cache_id else ""))
     idx = torch.randperm(len(split), generator=generator)[:n].sort().values
     return split.data[idx], info
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 
 import torch
 from torch import Tensor
 
+from ganbench.core.errors import GanbenchWarning
 from ganbench.extractors import EXTRACTORS, LoadedExtractor, extract_features, inception, load_extractor
 from ganbench.extractors.errors import MetricError
 from ganbench.metrics import cache, fidelity, modes, ndb
@@ -31,19 +33,24 @@ SUBSET_SEED = 0
 
 
 @functools.lru_cache(maxsize=2)
-def _real_images(dataset: str, split: str, n_real: int | None, data_dir) -> Tensor:
-    """The real images scored against (memoised: every snapshot of a run reuses them)."""
+def _real_images(dataset: str, split: str, n_real: int | None, data_dir) -> tuple[Tensor, str]:
+    """The real images scored against and the name their cache keys use: the
+    dataset's ``cache_id`` where its name does not fix its content (an image
+    folder's hash), else its name. Memoised: every snapshot of a run reuses them."""
     from ganbench.datasets import load_dataset
 
-    data = load_dataset(dataset, split, data_dir).data
+    loaded = load_dataset(dataset, split, data_dir)
+    data, cache_name = loaded.data, loaded.info.cache_id or dataset
     if n_real is None or n_real == len(data):
-        return data
+        return data, cache_name
     if not 0 < n_real <= len(data):
         raise MetricError(
             f"n_real={n_real} but the {dataset} {split} split has {len(data)} images; pass 1..{len(data)}"
+            + (" (an image folder's test split is its held-out part: set holdout=, or add images)"
+               if loaded.info.cache_id else "")
         )
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(SUBSET_SEED))[:n_real]
-    return data[idx.sort().values]
+    return data[idx.sort().values], cache_name
 
 
 def _real_entry(real: Tensor, dataset: str, split: str, ext: LoadedExtractor) -> dict:
@@ -121,19 +128,33 @@ def _resolve_metrics(metrics, dataset: str) -> set:
     return wanted
 
 
-def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int) -> None:
-    """Fail before any extraction when a requested metric cannot be computed."""
+def _count_problems(n_fake: int, n_real: int, wanted: set, kid_subset_size: int) -> dict[str, str]:
+    """Why each metric of ``wanted`` cannot be computed from these sample counts (none: {})."""
+    problems = {}
     needs = {"fid": (2, 2), "is": (fidelity.IS_SPLITS, 0), "kid": (kid_subset_size, kid_subset_size),
              "precision_recall": (fidelity.PRC_K + 1,) * 2, "density_coverage": (1, fidelity.DC_K + 1),
              "ndb": (1, ndb.NDB_BINS)}
     for metric in sorted(wanted & needs.keys()):
         need_fake, need_real = needs[metric]
         if metric == "kid" and min(n_fake, n_real) < kid_subset_size:
-            raise MetricError(f"KID subset size {kid_subset_size} exceeds the samples ({n_fake} generated, "
-                              f"{n_real} real); pass kid_subset_size <= {min(n_fake, n_real)} or more samples")
-        if n_fake < need_fake or n_real < need_real:
-            raise MetricError(f"{metric} needs >= {need_fake} generated and >= {need_real} real samples, got "
-                              f"{n_fake} and {n_real}; score more samples or drop '{metric}' from metrics")
+            problems[metric] = (f"KID subset size {kid_subset_size} exceeds the samples ({n_fake} generated, "
+                                f"{n_real} real); pass kid_subset_size <= {min(n_fake, n_real)} or more samples")
+        elif n_fake < need_fake or n_real < need_real:
+            problems[metric] = (f"{metric} needs >= {need_fake} generated and >= {need_real} real samples, got "
+                                f"{n_fake} and {n_real}; score more samples or drop '{metric}' from metrics")
+    return problems
+
+
+def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int, asked: bool = True) -> set:
+    """Fail before any extraction when a requested metric cannot be computed. Not
+    ``asked`` (every metric that applies): the ones the counts cannot support (a
+    small image folder's KID and NDB) are left out with a warning instead."""
+    problems = _count_problems(n_fake, n_real, wanted, kid_subset_size)
+    if problems and asked:
+        raise MetricError(next(iter(problems.values())))
+    for message in problems.values():
+        warnings.warn(f"left out: {message}", GanbenchWarning, stacklevel=3)
+    return wanted - problems.keys()
 
 
 def score_images(
@@ -171,21 +192,21 @@ def score_images(
     if spec.datasets is not None and dataset not in spec.datasets:
         raise MetricError(f"extractor {name} is trained for {', '.join(spec.datasets)}, not {dataset}; "
                           f"use extractor='{inception.NAME}'")
-    real = _real_images(dataset, real_split, n_real, data_dir)
+    real, cache_name = _real_images(dataset, real_split, n_real, data_dir)
     if real.shape[1:] != fake.shape[1:]:
         raise MetricError(f"generated images are {tuple(fake.shape[1:])}, {dataset} images {tuple(real.shape[1:])}")
-    _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size)
+    wanted = _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size, asked=metrics is not None)
     out, fake_feats = {}, {}
     if wanted & (FEATURE_METRICS | {"is"}):
         ext = load_extractor(name, inception_weights if name == inception.NAME else None)
         fake_feats[name] = extract_features(fake, ext)
-        real_entry = _real_entry(real, dataset, real_split, ext) if wanted & FEATURE_METRICS else None
-        radii = functools.partial(_real_radii, real_entry, dataset, real_split, ext)
+        real_entry = _real_entry(real, cache_name, real_split, ext) if wanted & FEATURE_METRICS else None
+        radii = functools.partial(_real_radii, real_entry, cache_name, real_split, ext)
         out.update(_feature_metrics(fake_feats[name], real_entry, ext, wanted, kid_subset_size, radii))
     if "modes" in wanted:
         out.update(_mode_metrics(fake, real, dataset, real_split, fake_feats))
     if "ndb" in wanted:
-        key = cache.cache_key(dataset, real_split, len(real), f"ndb-k{ndb.NDB_BINS}-seed{ndb.KMEANS_SEED}")
+        key = cache.cache_key(cache_name, real_split, len(real), f"ndb-k{ndb.NDB_BINS}-seed{ndb.KMEANS_SEED}")
         bins = ndb.NdbBins.from_dict(cache.load_or_compute(key, lambda: ndb.fit_bins(real).to_dict()))
         out.update(ndb.ndb_jsd(fake, bins))
     return out
