@@ -24,7 +24,7 @@ from ganbench.config.run import Budget, RunConfig
 from ganbench.core.record import read_record, write_record
 from ganbench.extractors import MetricError, dinov2, extract_features, load_extractor
 from ganbench.metrics import score_images
-from ganbench.metrics.naming import metric_label, primary_metrics
+from ganbench.metrics.naming import higher_is_better, metric_label, primary_metrics, worst_value
 from ganbench.report.select import _matches
 from ganbench.training.trainer import train
 from tests.test_datasets import write_idx
@@ -129,6 +129,9 @@ def test_weights_from_the_hub_cache_and_refused_files(weights, tmp_path):
     torch.save(narrow, bad)
     with pytest.raises(MetricError, match="384-wide ViT, not ViT-L/14"):
         load_extractor(NAME, bad)
+    torch.save({k: v for k, v in torch.load(weights).items() if k != "head.weight"}, bad)
+    with pytest.raises(MetricError, match=r"(?s)do not fit DINOv2 ViT-L/14.*head.weight"):  # never random weights
+        load_extractor(NAME, bad)
 
 
 def test_grey_images_are_fed_as_three_equal_channels(weights):
@@ -183,8 +186,14 @@ def test_a_run_scored_with_two_extractors_keeps_both(weights, tmp_path):
     ours = {k for k in metrics if k.endswith(f"/{NAME}")}
     assert ours == {f"{m}/{NAME}" for m in ("fd", "kid", "precision", "recall", "density", "coverage")}
     assert metrics[f"fd/{NAME}"] > 0 and f"fd/{NAME}" in result.output
-    # the report: FD (DINOv2) is its own column, never selected or ranked as FID
+    assert primary_metrics(metrics) == ["fid/fmnist-cnn"]  # adding DINOv2 numbers leaves the ranking alone
+
+
+def test_report_gives_fd_dinov2_its_own_column():
+    keys = ["fid/inception-v3-compat", f"fd/{NAME}", f"kid/{NAME}", "kid/inception-v3-compat"]
     assert metric_label(f"fd/{NAME}") == "FD (DINOv2)" and metric_label(f"kid/{NAME}") == "KID (DINOv2)"
-    assert not _matches(f"fd/{NAME}", ["fid"]) and _matches(f"fd/{NAME}", ["fd"])
-    assert primary_metrics(metrics) == ["fid/fmnist-cnn"]
-    assert primary_metrics([k for k in metrics if k.endswith(NAME)]) == [f"fd/{NAME}"]
+    assert len({metric_label(k) for k in keys}) == len(keys)
+    assert not _matches(f"fd/{NAME}", ["fid"]) and _matches(f"fd/{NAME}", ["fd"])  # --metric fid: FIDs only
+    assert primary_metrics(keys) == ["fid/inception-v3-compat"]
+    assert primary_metrics([f"fd/{NAME}", f"kid/{NAME}"]) == [f"fd/{NAME}"]
+    assert higher_is_better(f"fd/{NAME}") is False and worst_value(f"fd/{NAME}") == float("inf")
