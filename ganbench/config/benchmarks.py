@@ -60,7 +60,7 @@ class EvalSettings:
 
     n_samples: int = 10_000  # generated samples per snapshot (Lucic et al.: 10k)
     n_real: Optional[int] = None  # real test samples; None = the whole test split
-    extractor: Optional[str] = None  # image benchmarks: "fmnist-cnn" or "inception-v3-compat"
+    extractor: Optional[str] = None  # image benchmarks: "fmnist-cnn", "inception-v3-compat", "dinov2-vit-l-14"
     snapshots: str = "all"  # "all" or "last"
 
     def __post_init__(self):

@@ -38,12 +38,18 @@ def evaluate_run(
     extractor: Optional[str] = None,
     snapshots: str = "all",
     inception_weights: Optional[str] = None,
+    extractor_weights: Optional[str] = None,
     force: bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Score the snapshots of a finished run (``snapshots`` = "all" or "last").
 
-    Already-scored snapshots are skipped unless ``force``.
+    Already-scored snapshots are skipped unless ``force``. A snapshot scored
+    before, asked for with an ``extractor`` it has no numbers from, gets that
+    extractor's feature metrics added: the keys name the extractor
+    (``fid/inception-v3-compat``, ``fd/dinov2-vit-l-14``), so both sets of
+    numbers stay in the record, apart. ``extractor_weights``: the extractor's
+    weights file (``inception_weights``: Inception's).
     """
     run_dir = Path(run_dir)
     record = read_record(run_dir)
@@ -54,18 +60,28 @@ def evaluate_run(
     config = from_mapping(RunConfig, record["config"], f"{run_dir}/record.json config")
     info = load_dataset(config.dataset, "test", config.data_dir).info
     chosen = record["snapshots"] if snapshots == "all" else record["snapshots"][-1:]
-    todo = [s for s in chosen if force or not s["metrics"]]
+    todo = [s for s in chosen if force or not s["metrics"] or _lacks(s["metrics"], extractor, info)]
     generator = _build_generator(config, info)  # once per run: each snapshot only loads its weights
     for snap in tqdm(todo, desc=f"scoring {record['run_id']}", disable=not progress, leave=False):
         fake = snapshot_samples(run_dir, snap, config, info, n_samples, generator=generator)
         metrics = None if snap is record["snapshots"][-1] else CURVE_METRICS
-        snap["metrics"] = score(fake, config, info, n_real=n_real, extractor=extractor,
-                                inception_weights=inception_weights, metrics=metrics)
+        if snap["metrics"] and not force:  # another extractor's numbers are there: add this one's features only
+            from ganbench.metrics.images import FEATURE_METRICS, IMAGE_METRICS
+
+            metrics = [m for m in (metrics or IMAGE_METRICS) if m in FEATURE_METRICS]
+        snap["metrics"] = {**snap["metrics"], **score(
+            fake, config, info, n_real=n_real, extractor=extractor, metrics=metrics,
+            inception_weights=inception_weights, extractor_weights=extractor_weights)}
         _update_outcome(record)
         write_record(run_dir, record)
     _update_outcome(record)
     write_record(run_dir, record)
     return record
+
+
+def _lacks(metrics: dict, extractor: Optional[str], info) -> bool:
+    """A scored snapshot has no number from the ``extractor`` asked for by name."""
+    return bool(extractor) and info.kind != "points" and not any(k.endswith(f"/{extractor}") for k in metrics)
 
 
 def _build_generator(config: RunConfig, info):
@@ -85,18 +101,20 @@ def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_sampl
 
 
 def score(fake, config: RunConfig, info, *, n_real=None, extractor=None, inception_weights=None,
-          metrics=None) -> dict[str, float]:
+          extractor_weights=None, metrics=None) -> dict[str, float]:
     """Metrics for one sample set: mode metrics for 2-D data, fidelity + modes for
-    images (``metrics``: a subset of metric groups, None for all that apply)."""
+    images (``metrics``: a subset of metric groups, None for all that apply;
+    groups that do not apply, e.g. IS on DINOv2, are left out)."""
     from ganbench.metrics import score_images, score_points
 
     if info.kind == "points":
         return score_points(fake, info)
-    kwargs = {"n_real": n_real, "data_dir": config.data_dir, "inception_weights": inception_weights}
+    kwargs = {"n_real": n_real, "data_dir": config.data_dir, "inception_weights": inception_weights,
+              "extractor_weights": extractor_weights}
     if metrics is not None:
-        from ganbench.metrics.images import DOMAIN_EXTRACTOR  # mode metrics need a domain classifier
+        from ganbench.metrics.images import applicable  # modes need a domain classifier, IS class logits
 
-        kwargs["metrics"] = [m for m in metrics if m != "modes" or config.dataset in DOMAIN_EXTRACTOR]
+        kwargs["metrics"] = applicable(metrics, config.dataset, extractor)
     if extractor:
         kwargs["extractor"] = extractor
     return score_images(to_uint8(fake), config.dataset, **kwargs)

@@ -22,7 +22,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
 from ganbench.core.registry import Registry
-from ganbench.extractors import fmnist_cnn, inception
+from ganbench.extractors import dinov2, fmnist_cnn, inception
 from ganbench.extractors.errors import MetricError
 
 
@@ -31,29 +31,42 @@ class ExtractorSpec:
     """How ganbench uses one torch-fidelity feature extractor.
 
     ``feature_layer`` feeds FID/KID/precision/recall/density/coverage,
-    ``logits_layer`` feeds IS. ``classes``: the logits are the dataset's classes
-    (a domain classifier), so they also give mode/class histograms.
-    ``datasets``: the image datasets it is valid for (None: any).
+    ``logits_layer`` feeds IS (None: the network has no class logits, so no IS).
+    ``classes``: the logits are the dataset's classes (a domain classifier), so
+    they also give mode/class histograms. ``datasets``: the image datasets it is
+    valid for (None: any). ``frechet``: the metric key of the Frechet distance on
+    its features; "fid" where the literature calls it FID, "fd" for networks whose
+    distance is reported under its own name (FD_DINOv2), so it never shares a
+    column or a ranking with FID. ``network``: the torch-fidelity registry name
+    of the class to build (default: ``name``).
     """
 
     name: str
     feature_layer: str
-    logits_layer: str
+    logits_layer: Optional[str]
     resolve_weights: Callable[[Optional[str]], Path]
     check_weights: Callable[[Path], None]
     prepare: Callable[[Tensor], Tensor]
     datasets: Optional[tuple[str, ...]] = None
     classes: bool = False
     batch_size: int = 64
+    frechet: str = "fid"
+    network: Optional[str] = None
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The layers extracted by default: features, and logits where there are any."""
+        return (self.feature_layer,) + ((self.logits_layer,) if self.logits_layer else ())
 
 
 EXTRACTORS: Registry[ExtractorSpec] = Registry("extractor")
 
 
 def register_extractor(spec: ExtractorSpec, cls=None) -> ExtractorSpec:
-    """Register ``spec`` with ganbench and (if given) its class with torch-fidelity."""
-    if cls is not None and spec.name not in FEATURE_EXTRACTORS_REGISTRY:
-        register_feature_extractor(spec.name, cls)
+    """Register ``spec`` with ganbench and (if given) its class with torch-fidelity
+    (under ``spec.network`` when set, else ``spec.name``)."""
+    if cls is not None and (spec.network or spec.name) not in FEATURE_EXTRACTORS_REGISTRY:
+        register_feature_extractor(spec.network or spec.name, cls)
     EXTRACTORS.register(spec.name, replace=True)(spec)
     return spec
 
@@ -93,6 +106,20 @@ register_extractor(
     )
     # the class is torch-fidelity's own, registered under this name already
 )
+register_extractor(
+    ExtractorSpec(
+        name=dinov2.NAME,
+        feature_layer="dinov2",  # the class token, torch-fidelity's (and dgm-eval's) FD_DINOv2 feature
+        logits_layer=None,  # a self-supervised backbone: no classes, so no IS
+        resolve_weights=dinov2.resolve_dinov2_weights,
+        check_weights=dinov2.check_dinov2_weights,
+        prepare=dinov2.to_rgb,
+        batch_size=64,
+        frechet="fd",
+        network=dinov2.TORCH_FIDELITY_NAME,
+    ),
+    dinov2.Dinov2Extractor,
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +150,7 @@ def _create(name: str, path: str, sha: str, cuda: bool) -> torch.nn.Module:
     spec.check_weights(Path(path))
     try:
         return create_feature_extractor(
-            name, [spec.feature_layer, spec.logits_layer], cuda=cuda,
+            spec.network or name, list(spec.layers), cuda=cuda,
             feature_extractor_weights_path=path, verbose=False,
         )
     except MetricError:
@@ -173,7 +200,7 @@ def extract_features(images: Tensor, extractor: LoadedExtractor, layers: tuple[s
     if images.shape[0] == 0:
         raise MetricError("empty sample set: there are no images to extract features from")
     spec = extractor.spec
-    layers = layers or (spec.feature_layer, spec.logits_layer)
+    layers = layers or spec.layers
     out = get_featuresdict_from_dataset(
         _Images(images, spec.prepare), extractor.module, spec.batch_size,
         cuda=extractor.cuda, save_cpu_ram=True, verbose=False,

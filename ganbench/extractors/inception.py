@@ -52,23 +52,29 @@ def _offline() -> bool:
     return not downloads_allowed()
 
 
-def resolve_inception_weights(path: str | os.PathLike | None = None) -> Path:
-    """Return a local weights file: ``path``, else the hub cache, else a fresh download."""
+def resolve_weights_file(path: str | os.PathLike | None, cached: Path, url: str, what: str, how: str) -> Path:
+    """``path`` if given (it must exist), else ``cached`` (the torch.hub checkpoint),
+    else a download of ``url`` into it (unless ``GANBENCH_OFFLINE``). ``what`` names
+    the network and ``how`` lists the ways to provide it, in every error."""
     if path is not None:
         path = Path(path).expanduser()
         if not path.is_file():
-            raise MetricError(f"Inception weights file {path} does not exist. " + how_to_get_weights())
+            raise MetricError(f"{what} weights file {path} does not exist. " + how)
         return path
-    cached = hub_weights_path()
     if cached.is_file():
         return cached
     if _offline():
-        raise MetricError("Inception-v3 weights not found and GANBENCH_OFFLINE is set. " + how_to_get_weights())
+        raise MetricError(f"{what} weights not found and GANBENCH_OFFLINE is set. " + how)
     try:
-        _download(URL_INCEPTION_V3, cached)
+        _download(url, cached)
     except Exception as exc:  # no network, proxy, HTTP error, disk full: all end the same way
-        raise MetricError(f"Inception-v3 weights could not be downloaded ({exc}). " + how_to_get_weights()) from exc
+        raise MetricError(f"{what} weights could not be downloaded ({exc}). " + how) from exc
     return cached
+
+
+def resolve_inception_weights(path: str | os.PathLike | None = None) -> Path:
+    """Return a local weights file: ``path``, else the hub cache, else a fresh download."""
+    return resolve_weights_file(path, hub_weights_path(), URL_INCEPTION_V3, "Inception-v3", how_to_get_weights())
 
 
 def check_inception_weights(path: Path) -> None:
@@ -90,10 +96,11 @@ def check_inception_weights(path: Path) -> None:
         )
 
 
-def to_rgb(images: Tensor) -> Tensor:
-    """Grey images are repeated to 3 channels (the usual convention for FID on MNIST-like data)."""
+def to_rgb(images: Tensor, name: str = NAME) -> Tensor:
+    """Grey images are repeated to 3 channels (the usual convention for FID on MNIST-like
+    data); ``name``: the extractor named in the error for other channel counts."""
     if images.shape[-3] == 1:
         return images.expand(*images.shape[:-3], 3, *images.shape[-2:])
     if images.shape[-3] != 3:
-        raise MetricError(f"inception-v3-compat needs 1- or 3-channel images, got shape {tuple(images.shape)}")
+        raise MetricError(f"{name} needs 1- or 3-channel images, got shape {tuple(images.shape)}")
     return images

@@ -4,7 +4,8 @@ Public API:
 
 - ``score_points(fake [N, 2], info) -> dict``: ``modes``, ``high_quality``, ``reverse_kl``
   (PacGAN definitions; score ``POINT_SAMPLES`` = 2500 points).
-- ``score_images(fake_uint8 [N, C, H, W], dataset, ...) -> dict``: ``fid/<ext>``,
+- ``score_images(fake_uint8 [N, C, H, W], dataset, ...) -> dict``: ``fid/<ext>`` (``fd/<ext>``
+  on DINOv2 features),
   ``is/<ext>``, ``kid/<ext>``, ``precision/<ext>``, ``recall/<ext>``,
   ``density/<ext>``, ``coverage/<ext>``, ``classes_covered``/``class_kl`` (or
   ``modes``/``reverse_kl`` for stacked data), ``ndb``, ``jsd``.
@@ -31,7 +32,7 @@ from ganbench.metrics.stability import stability_summary
 
 #: Direction of each metric (key before any "/extractor" suffix).
 LOWER_IS_BETTER = {
-    "fid": True, "kid": True, "is": False, "precision": False, "recall": False,
+    "fid": True, "fd": True, "kid": True, "is": False, "precision": False, "recall": False,
     "density": False, "coverage": False, "modes": False, "high_quality": False,
     "reverse_kl": True, "classes_covered": False, "class_kl": True, "ndb": True, "jsd": True,
 }
@@ -43,7 +44,7 @@ _INF = float("inf")
 #: counted at its worst). KID's unbiased estimate can be negative. NDB is the
 #: fraction of bins that differ; JSD (natural log) is at most ln 2.
 METRIC_RANGES = {
-    "fid": (0.0, _INF), "kid": (-_INF, _INF), "is": (1.0, _INF), "precision": (0.0, 1.0),
+    "fid": (0.0, _INF), "fd": (0.0, _INF), "kid": (-_INF, _INF), "is": (1.0, _INF), "precision": (0.0, 1.0),
     "recall": (0.0, 1.0), "density": (0.0, _INF), "coverage": (0.0, 1.0), "modes": (0.0, _INF),
     "high_quality": (0.0, 100.0), "reverse_kl": (0.0, _INF), "classes_covered": (0.0, _INF),
     "class_kl": (0.0, _INF), "ndb": (0.0, 1.0), "jsd": (0.0, 0.6931471805599453),

@@ -87,10 +87,10 @@ def _feature_metrics(fake: dict, real: dict, ext: LoadedExtractor, wanted: set, 
     f_real = real["features"] if real is not None else None
     radii = radii or (lambda metric, k: None)
     out = {}
-    if "fid" in wanted:
+    if "fid" in wanted:  # keyed "fid/<ext>", or "fd/<ext>" for extractors whose distance is not called FID
         stats_real = {"mu": real["mu"].numpy(), "sigma": real["sigma"].numpy()}
-        out[f"fid/{name}"] = fidelity.fid_from_statistics(fidelity.fid_statistics(f_fake), stats_real)
-    if "is" in wanted:
+        out[f"{ext.spec.frechet}/{name}"] = fidelity.fid_from_statistics(fidelity.fid_statistics(f_fake), stats_real)
+    if "is" in wanted and ext.spec.logits_layer is not None:
         out[f"is/{name}"] = fidelity.inception_score(fake[ext.spec.logits_layer])
     if "kid" in wanted:
         out[f"kid/{name}"] = fidelity.kid(f_fake, f_real, subset_size=kid_subset_size)
@@ -115,9 +115,22 @@ def _mode_metrics(fake: Tensor, real: Tensor, dataset: str, split: str, fake_fea
     return modes.class_metrics(logits.argmax(dim=1), real_classes, num_classes=logits.shape[1])
 
 
-def _resolve_metrics(metrics, dataset: str) -> set:
+def extractor_for(dataset: str, extractor: str | None = None) -> str:
+    """The extractor that scores ``dataset``: ``extractor``, else its domain classifier, else Inception."""
+    return extractor or DOMAIN_EXTRACTOR.get(dataset, inception.NAME)
+
+
+def applicable(metrics, dataset: str, extractor: str | None = None) -> list[str]:
+    """The metric groups of ``metrics`` that can be computed on ``dataset`` with
+    ``extractor``: 'modes' needs a domain classifier, 'is' class logits
+    (DINOv2 has none)."""
+    logits = EXTRACTORS.get(extractor_for(dataset, extractor)).logits_layer is not None
+    return [m for m in metrics if (m != "modes" or dataset in DOMAIN_EXTRACTOR) and (m != "is" or logits)]
+
+
+def _resolve_metrics(metrics, dataset: str, extractor: str) -> set:
     if metrics is None:
-        return {m for m in IMAGE_METRICS if m != "modes" or dataset in DOMAIN_EXTRACTOR}
+        return set(applicable(IMAGE_METRICS, dataset, extractor))
     wanted = set([metrics] if isinstance(metrics, str) else metrics)
     if unknown := wanted - set(IMAGE_METRICS):
         raise MetricError(f"unknown image metric(s) {sorted(unknown)}; valid: {', '.join(IMAGE_METRICS)}")
@@ -125,6 +138,9 @@ def _resolve_metrics(metrics, dataset: str) -> set:
         raise MetricError(
             f"'modes' needs a domain classifier and {dataset} has none (have: {sorted(DOMAIN_EXTRACTOR)})"
         )
+    if "is" in wanted and "is" not in applicable(["is"], dataset, extractor):
+        raise MetricError(f"IS needs class logits and extractor {extractor} has none; drop 'is' from metrics "
+                          f"or score IS with extractor='{inception.NAME}'")
     return wanted
 
 
@@ -168,14 +184,17 @@ def score_images(
     kid_subset_size: int = fidelity.KID_SUBSET_SIZE,
     data_dir: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
+    extractor_weights: str | os.PathLike | None = None,
 ) -> dict[str, float]:
     """Score generated uint8 images ``fake`` [N, C, H, W] against ``dataset``'s ``real_split``.
 
     ``n_real``: real images used (default: the whole split; a fixed seeded subset
-    otherwise). ``extractor``: ``"fmnist-cnn"`` or ``"inception-v3-compat"``
-    (default: the dataset's domain classifier, else Inception). ``metrics``:
-    any of ``IMAGE_METRICS`` (default: all that apply). Returns flat floats:
-    ``fid/<ext>``, ``is/<ext>``, ``kid/<ext>``, ``precision/<ext>``,
+    otherwise). ``extractor``: ``"fmnist-cnn"``, ``"inception-v3-compat"`` or
+    ``"dinov2-vit-l-14"`` (default: the dataset's domain classifier, else
+    Inception). ``extractor_weights``: its weights file (``inception_weights``:
+    Inception's, when it is the one used). ``metrics``: any of ``IMAGE_METRICS``
+    (default: all that apply). Returns flat floats: ``fid/<ext>`` (``fd/<ext>``
+    for DINOv2), ``is/<ext>`` (not for DINOv2), ``kid/<ext>``, ``precision/<ext>``,
     ``recall/<ext>``, ``density/<ext>``, ``coverage/<ext>``; ``classes_covered``
     and ``class_kl`` (or ``modes`` and ``reverse_kl`` for stacked datasets);
     ``ndb`` (fraction of different bins) and ``jsd``. Raises ``MetricError``
@@ -186,9 +205,9 @@ def score_images(
                           f"{getattr(fake, 'dtype', type(fake))} {tuple(getattr(fake, 'shape', ()))}; use to_uint8()")
     if fake.shape[0] == 0:
         raise MetricError("empty sample set: score_images got 0 images; generate samples first")
-    wanted = _resolve_metrics(metrics, dataset)
-    name = extractor or DOMAIN_EXTRACTOR.get(dataset, inception.NAME)
+    name = extractor_for(dataset, extractor)
     spec = EXTRACTORS.get(name)
+    wanted = _resolve_metrics(metrics, dataset, name)
     if spec.datasets is not None and dataset not in spec.datasets:
         raise MetricError(f"extractor {name} is trained for {', '.join(spec.datasets)}, not {dataset}; "
                           f"use extractor='{inception.NAME}'")
@@ -198,7 +217,9 @@ def score_images(
     wanted = _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size, asked=metrics is not None)
     out, fake_feats = {}, {}
     if wanted & (FEATURE_METRICS | {"is"}):
-        ext = load_extractor(name, inception_weights if name == inception.NAME else None)
+        if extractor_weights is None and name == inception.NAME:
+            extractor_weights = inception_weights
+        ext = load_extractor(name, extractor_weights)
         fake_feats[name] = extract_features(fake, ext)
         real_entry = _real_entry(real, cache_name, real_split, ext) if wanted & FEATURE_METRICS else None
         radii = functools.partial(_real_radii, real_entry, cache_name, real_split, ext)

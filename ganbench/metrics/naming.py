@@ -3,7 +3,10 @@
 Metric keys are flat strings from the run record, e.g. ``modes`` or
 ``fid/fmnist-cnn``; the part after the slash names the feature extractor.
 Reports always show the extractor in the header, so numbers from different
-extractors can never be read as one column.
+extractors can never be read as one column. The Frechet distance on DINOv2
+features is a metric of its own, ``fd/dinov2-vit-l-14`` ("FD (DINOv2)", as
+Stein et al. 2023 report FD_DINOv2): it is on another scale than FID, so it is
+neither selected by ``fid`` nor ranked as FID.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from ganbench.metrics import LOWER_IS_BETTER, METRIC_RANGES  # the one home of d
 # Base metric -> display name, in table column order.
 _NAMES: dict[str, str] = {
     "modes": "Modes", "high_quality": "High-quality", "reverse_kl": "Reverse KL",
-    "fid": "FID", "is": "IS", "kid": "KID", "precision": "Precision", "recall": "Recall",
+    "fid": "FID", "fd": "FD", "is": "IS", "kid": "KID", "precision": "Precision", "recall": "Recall",
     "density": "Density", "coverage": "Coverage", "classes_covered": "Classes covered",
     "class_kl": "Class KL", "ndb": "NDB", "jsd": "JSD",
 }
@@ -26,7 +29,7 @@ _BASE: dict[str, tuple[str, bool]] = {k: (name, not LOWER_IS_BETTER[k]) for k, n
 _ORDER = list(_BASE)
 
 # Extractor names as readers know them; anything else is shown upper-cased.
-_EXTRACTORS = {"inception-v3-compat": "Inception", "fmnist-cnn": "FMNIST-CNN"}
+_EXTRACTORS = {"inception-v3-compat": "Inception", "fmnist-cnn": "FMNIST-CNN", "dinov2-vit-l-14": "DINOv2"}
 
 
 def split_key(key: str) -> tuple[str, str | None]:
@@ -47,6 +50,8 @@ def metric_label(key: str) -> str:
     'FID (FMNIST-CNN)'
     >>> metric_label("fid/inception-v3-compat")
     'FID (Inception)'
+    >>> metric_label("fd/dinov2-vit-l-14")
+    'FD (DINOv2)'
     """
     base, extractor = split_key(key)
     name = _BASE.get(base, (key if extractor is None else base, True))[0]
@@ -104,7 +109,8 @@ def primary_metrics(keys) -> list[str]:
     KL, as PacGAN and VEEGAN rank them, even where FID is also computed. The
     rest rank by FID (Inception when it was computed, since that is the number
     the literature quotes; otherwise the domain extractor); otherwise the first
-    known metric decides. This matches every benchmark file's
+    known metric decides (FD on DINOv2 features for records scored with DINOv2
+    alone: adding DINOv2 numbers to a record never changes its ranking metric). This matches every benchmark file's
     ``primary_metric`` (a test checks it), without the report reading them.
     """
     keys = sort_metrics(keys)

@@ -18,7 +18,7 @@ _NOISE = ("the sampling noise of the estimate at this sample count (a generator 
 _REFERENCE = "a reference (what the data itself shows at this sample count)"
 _NEITHER = ("neither floor nor ceiling (a generator that collapses onto a few typical "
             "samples can score above real data)")
-REAL_ROW = {"fid": _FLOOR, "kid": _NOISE, "reverse_kl": _NOISE, "class_kl": _NOISE,
+REAL_ROW = {"fid": _FLOOR, "fd": _FLOOR, "kid": _NOISE, "reverse_kl": _NOISE, "class_kl": _NOISE,
             "jsd": _NOISE, "ndb": _NOISE, "modes": _REFERENCE, "coverage": _REFERENCE,
             "recall": _REFERENCE, "classes_covered": _REFERENCE, "is": _REFERENCE,
             "high_quality": _NEITHER, "precision": _NEITHER, "density": _NEITHER}
