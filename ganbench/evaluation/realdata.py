@@ -19,8 +19,6 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import torch
-
 from ganbench.core.errors import GanbenchError
 from ganbench.core.io import atomic_write_json
 
@@ -39,6 +37,8 @@ def real_data_path(out: Path, benchmark: str) -> Path:
 
 def real_samples(dataset: str, n: int, data_dir: Optional[str] = None):
     """``n`` real samples not used as the reference: fresh mixture points, or train images."""
+    import torch  # here: the report reads this module's file names and needs no torch
+
     from ganbench.datasets import load_dataset
     from ganbench.datasets.mixtures import sample_mixture
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from ganbench.core.io import atomic_write_bytes
 
 from .figures import curves_figure, figure_bytes, samples_figure, seeds_figure, variant_palette
+from .formats import FORMATS, parse_formats  # noqa: F401 (FORMATS re-exported)
 from .load import Records, load_records
 from .render import benchmark_latex, readme, slug
 from .select import select
@@ -20,19 +21,7 @@ from .settings import settings_markdown
 from .stats import INTERVAL_KIND
 from .tables import BenchmarkTable, build_tables, csv_frame, summary_frame
 
-FORMATS = ("markdown", "csv", "latex")
 CSV_FLOAT = "%.10g"
-
-
-def parse_formats(formats) -> tuple[str, ...]:
-    """Accept ``("markdown", "csv")`` or ``("markdown,csv",)``; reject unknown names."""
-    if isinstance(formats, str):
-        formats = (formats,)
-    names = [f.strip().lower() for item in formats for f in str(item).split(",") if f.strip()]
-    unknown = sorted(set(names) - set(FORMATS))
-    if unknown:
-        raise ValueError(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    return tuple(f for f in FORMATS if f in names)
 
 
 def _write(path: Path, data: bytes) -> Path:
