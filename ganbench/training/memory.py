@@ -31,6 +31,7 @@ from ganbench.config.run import RunConfig
 from ganbench.core.errors import ConfigError
 from ganbench.datasets import DatasetInfo
 from ganbench.models import build_models
+from ganbench.training.device import torch_device
 from ganbench.variants import make_variant
 
 #: Tensors the optimiser keeps per parameter.
@@ -88,8 +89,8 @@ def available_memory(device: str) -> int:
     """Bytes free for a new allocation on ``device``: the GPU's free memory on CUDA;
     on CPU psutil's ``available`` if installed, else MemAvailable from /proc/meminfo,
     else the free physical pages."""
-    if device.startswith("cuda"):
-        return torch.cuda.mem_get_info(torch.device(device))[0]
+    if device.startswith("cuda"):  # torch_device first: a device this machine lacks is named as such
+        return torch.cuda.mem_get_info(torch_device(device))[0]
     try:
         import psutil
 
