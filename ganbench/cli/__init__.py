@@ -1,11 +1,17 @@
 """The ``ganbench`` command line: thin wiring of library functions.
 
-Each command group lives in its own module; errors a user can fix
+Each command group lives in its own module, imported only when that command is
+named (or ``--help`` lists them): ``ganbench report`` never imports training code,
+and a suite's spawned workers, which import this module again, never import the
+report stack. The command modules keep their heavy imports inside the command
+function, so even ``--help`` loads none of torch, pandas or matplotlib
+(tests/test_startup.py). Errors a user can fix
 (:class:`~ganbench.core.errors.GanbenchError`) print as one clear message, never a traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 
@@ -14,9 +20,32 @@ import click
 from ganbench import __version__
 from ganbench.core.errors import GanbenchError, GanbenchWarning
 
+#: Command name -> "module:attribute", in the order ``--help`` lists them.
+COMMANDS = {
+    "list": "ganbench.cli.listing:list_command",
+    "train": "ganbench.cli.train:train_command",
+    "eval": "ganbench.cli.eval:eval_command",
+    "run": "ganbench.cli.run:run_command",
+    "report": "ganbench.cli.report:report_command",
+    "extractor": "ganbench.cli.extractor:extractor_group",
+    "sweep": "ganbench.cli.sweep:sweep_command",
+    "regress": "ganbench.cli.regress:regress_command",
+    "compare": "ganbench.cli.compare:compare_command",
+}
+
 
 class GanbenchGroup(click.Group):
-    """Turns GanbenchError into ``error: ...`` and exit status 2."""
+    """Imports each command's module on first use (click's "lazy group" pattern) and
+    turns GanbenchError into ``error: ...`` and exit status 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS) + [name for name in super().list_commands(ctx) if name not in COMMANDS]
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name in COMMANDS and name not in self.commands:
+            module, _, attr = COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -58,22 +87,3 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
     if issubclass(category, GanbenchWarning):
         return f"warning: {message}\n"
     return _plain_format(message, category, filename, lineno, line)
-
-
-def _register() -> None:
-    from ganbench.cli.compare import compare_command
-    from ganbench.cli.eval import eval_command
-    from ganbench.cli.extractor import extractor_group
-    from ganbench.cli.listing import list_command
-    from ganbench.cli.regress import regress_command
-    from ganbench.cli.report import report_command
-    from ganbench.cli.run import run_command
-    from ganbench.cli.sweep import sweep_command
-    from ganbench.cli.train import train_command
-
-    for command in (list_command, train_command, eval_command, run_command, report_command, extractor_group,
-                    sweep_command, regress_command, compare_command):
-        main.add_command(command)
-
-
-_register()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganbench.regress.check import BASELINE_DIR, SUITE_DIR
+from ganbench.regress import BASELINE_DIR, SUITE_DIR
 
 
 @click.command("regress")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ganbench.report import FORMATS, RecordWarning, write_report
-from ganbench.report.write import parse_formats
+from ganbench.report.formats import FORMATS, parse_formats
 
 
 def _split(values) -> tuple[str, ...]:
@@ -39,6 +38,8 @@ def report_command(results_dir, benchmarks, variants, metrics, out_dir, formats,
 
     Never trains or scores; the same records give byte-identical output.
     """
+    from ganbench.report import RecordWarning, write_report
+
     try:
         formats = parse_formats(_split(formats))
     except ValueError as err:

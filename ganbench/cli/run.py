@@ -68,9 +68,20 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         if profile not in bench.profiles:
             click.echo(f"skipping {bench.name}: no {profile!r} profile (it defines {', '.join(sorted(bench.profiles))})")
     click.echo(f"{len(tasks)} runs ({len(benchmarks)} benchmarks, profile {profile}) -> {out}/runs")
+    from ganbench.evaluation.realdata import declare, ensure_real_data
+
+    expected = planned_runs(tasks)
+    declare(benchmarks, profile, out, expected)  # the run list, so a report made mid-suite names what is missing
+    by_name = {bench.name: bench for bench in benchmarks}
+
+    def benchmark_done(name: str) -> None:  # in this driver process: workers never load the report stack
+        ensure_real_data([by_name[name]], profile, out, expected=expected)
+        if report:
+            _interim_report(out, name)
+
     results = _watched(tasks, progress_interval, live, lambda on_progress: (
         run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress) if executor == "ray"
-        else run_local(tasks, workers, on_progress=on_progress)))
+        else run_local(tasks, workers, on_progress=on_progress)), benchmark_done)
     counts = Counter(o.status for o in results)
     click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)
@@ -78,9 +89,7 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         click.echo(f"FAILED {o.run_id}: {o.error}", err=True)
     for o in sorted((o for o in results if o.status == "claimed"), key=lambda o: o.run_id):
         click.echo(f"not run {o.run_id}: {o.error}", err=True)
-    from ganbench.evaluation.realdata import ensure_real_data  # the floor/ceiling row of every table
-
-    ensure_real_data(benchmarks, profile, out)
+    ensure_real_data(benchmarks, profile, out, expected=expected)  # the floor/ceiling row of every table
     if report and not failed:
         from ganbench.report import write_report
 
@@ -108,11 +117,38 @@ def parse_seeds(text: str | None) -> tuple[int, ...]:
     return tuple(seeds)
 
 
-def _watched(tasks, interval, live, start) -> list:
-    """Run the suite (``start(on_progress)`` yields outcomes) under the progress display and the live view."""
+def planned_runs(tasks) -> dict[str, list[str]]:
+    """Benchmark -> the run ids the suite plans for it."""
+    planned: dict[str, list[str]] = {}
+    for task in tasks:
+        planned.setdefault(task.config.benchmark, []).append(task.run_id)
+    return planned
+
+
+def _interim_report(out: Path, benchmark: str) -> None:
+    """Rewrite the report after ``benchmark``'s last run; a failure here is told, and
+    the suite goes on (the report is rewritten at the end)."""
+    import time
+
+    from ganbench.report import write_report
+
+    start = time.perf_counter()
+    try:
+        written = write_report(out)
+    except Exception as exc:  # noqa: BLE001 (a report problem must not stop the training)
+        click.echo(f"report after {benchmark}: not written ({type(exc).__name__}: {exc})", err=True)
+        return
+    click.echo(f"{benchmark} done: report rewritten, {len(written)} files under {out} "
+               f"({time.perf_counter() - start:.1f} s)")
+
+
+def _watched(tasks, interval, live, start, benchmark_done=None) -> list:
+    """Run the suite (``start(on_progress)`` yields outcomes) under the progress display and the
+    live view; ``benchmark_done(name)`` is called when the last planned run of a benchmark ends."""
     from ganbench.suite.progress import SuiteProgress
 
     results, run_dirs = [], {t.run_id: t.run_dir for t in tasks}
+    remaining = Counter(t.config.benchmark for t in tasks)
     with SuiteProgress(tasks, interval=interval) as progress:
         def on_progress(msg):
             progress.update(msg)
@@ -124,6 +160,10 @@ def _watched(tasks, interval, live, start) -> list:
             progress.finish(outcome)
             if live is not None:
                 live.finish(outcome, run_dirs[outcome.run_id])
+            name = outcome.run_id.split("/", 1)[0]
+            remaining[name] -= 1
+            if remaining[name] == 0 and benchmark_done is not None:
+                benchmark_done(name)
     if live is not None:
         live.close()
     return results

@@ -14,8 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ganbench.core.errors import CheckpointError, GanbenchError
 
 
@@ -46,6 +44,8 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 def atomic_torch_save(path: Path, obj: Any) -> None:
     """``torch.save`` to memory, then an atomic write."""
+    import torch  # here: the JSON writers above serve reports and the CLI, which need no torch
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
@@ -54,6 +54,8 @@ def atomic_torch_save(path: Path, obj: Any) -> None:
 def safe_torch_load(path: Path, map_location: str = "cpu") -> Any:
     """Load with ``weights_only=True``: tensors and plain containers only, so a
     checkpoint carrying a pickled object is refused instead of executed."""
+    import torch
+
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:

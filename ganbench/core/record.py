@@ -16,8 +16,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ganbench.core.errors import ForeignRecordError, GanbenchError
 from ganbench.core.io import atomic_write_json
 
@@ -55,6 +53,8 @@ def device_info(device: str) -> dict[str, Any]:
     """Device type and name; CPU runs also record the torch thread count, which CPU
     made them (model, ISA flags, torch's kernel level, MKL/oneDNN versions) and the
     allocator settings in force (``MALLOC_*``, ``LD_PRELOAD``; see executors.WORKER_MALLOC_ENV)."""
+    import torch  # here, not at the top: reading records (reports, the CLI) needs no torch
+
     if device.startswith("cuda"):
         return {"type": "cuda", "name": torch.cuda.get_device_name(torch.device(device))}
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_") or k == "LD_PRELOAD"}
@@ -65,6 +65,8 @@ def device_info(device: str) -> dict[str, Any]:
 def cpu_info() -> dict[str, Any]:
     """The CPU as far as it decides numerics: two records whose ``cpu_info`` differ may
     differ from the 7th decimal of the first loss on, with identical configs and seeds."""
+    import torch
+
     model, flags = _proc_cpuinfo()
     build = torch.__config__.show()
     return {

@@ -19,8 +19,6 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import torch
-
 from ganbench.core.errors import GanbenchError
 from ganbench.core.io import atomic_write_json
 
@@ -39,6 +37,8 @@ def real_data_path(out: Path, benchmark: str) -> Path:
 
 def real_samples(dataset: str, n: int, data_dir: Optional[str] = None):
     """``n`` real samples not used as the reference: fresh mixture points, or train images."""
+    import torch  # here: the report reads this module's file names and needs no torch
+
     from ganbench.datasets import load_dataset
     from ganbench.datasets.mixtures import sample_mixture
 
@@ -76,22 +76,33 @@ def compute_real_data(benchmark, profile: str, data_dir: Optional[str] = None) -
             "metrics": metrics}
 
 
-def declared(benchmark, profile: str) -> dict:
+def declared(benchmark, profile: str, expected_runs=None) -> dict:
     """What the report needs from a benchmark file: baseline, variants, target (the
-    budget and seeds are in each run's record)."""
-    return {"schema": REAL_SCHEMA, "benchmark": benchmark.name, "dataset": benchmark.dataset,
-            "profile": profile, "baseline": benchmark.baseline, "variants": benchmark.variant_names(),
-            "target": benchmark.target, "target_note": benchmark.target_note}
+    budget and seeds are in each run's record) and, from a suite, the run ids it
+    planned (``expected_runs``), so a report made mid-suite names the missing ones."""
+    found = {"schema": REAL_SCHEMA, "benchmark": benchmark.name, "dataset": benchmark.dataset,
+             "profile": profile, "baseline": benchmark.baseline, "variants": benchmark.variant_names(),
+             "target": benchmark.target, "target_note": benchmark.target_note}
+    return found if expected_runs is None else {**found, "expected_runs": sorted(expected_runs)}
 
 
-def ensure_real_data(benchmarks, profile: str, out: Path, data_dir: Optional[str] = None) -> list[Path]:
-    """Write each benchmark's declarations (``benchmark.json``) and its real-data
-    record, the latter unless one for the same evaluation settings exists."""
+def declare(benchmarks, profile: str, out: Path, expected: Optional[dict] = None) -> None:
+    """Write each benchmark's ``benchmark.json``; ``expected``: benchmark -> planned run ids."""
+    for bench in benchmarks:
+        if profile in bench.profiles:
+            atomic_write_json(Path(out) / "runs" / bench.name / DECLARED_NAME,
+                              declared(bench, profile, (expected or {}).get(bench.name)))
+
+
+def ensure_real_data(benchmarks, profile: str, out: Path, data_dir: Optional[str] = None,
+                     expected: Optional[dict] = None) -> list[Path]:
+    """Write each benchmark's declarations (``benchmark.json``, see :func:`declare`) and
+    its real-data record, the latter unless one for the same evaluation settings exists."""
+    declare(benchmarks, profile, out, expected)
     written = []
     for bench in benchmarks:
         if profile not in bench.profiles:
             continue
-        atomic_write_json(Path(out) / "runs" / bench.name / DECLARED_NAME, declared(bench, profile))
         path = real_data_path(out, bench.name)
         e = bench.profile(profile).eval
         wanted = {"n_samples": e.n_samples, "n_real": e.n_real, "extractor": e.extractor}

@@ -15,20 +15,27 @@ Public API:
 Errors a user can fix raise ``MetricError`` (a ``ValueError``).
 """
 
-from ganbench.extractors.errors import MetricError
-from ganbench.metrics.fidelity import (
-    density_coverage,
-    fid,
-    fid_from_statistics,
-    fid_statistics,
-    inception_score,
-    kid,
-    precision_recall,
-)
-from ganbench.metrics.images import IMAGE_METRICS, IMAGE_SAMPLES, score_images
-from ganbench.metrics.modes import POINT_SAMPLES, score_points
-from ganbench.metrics.ndb import fit_bins, ndb_jsd
-from ganbench.metrics.stability import stability_summary
+from __future__ import annotations
+
+from ganbench.core.lazy import lazy_getattr
+
+# The scoring functions load torch, torch-fidelity and scikit-learn (seconds of
+# imports); the directions and ranges below do not. They are attributes resolved
+# on first use (PEP 562), so a report or the CLI can read LOWER_IS_BETTER without
+# paying for the scorers; ``from ganbench.metrics import fid`` works as before.
+_LAZY = {
+    "MetricError": "ganbench.extractors.errors",
+    **dict.fromkeys(("density_coverage", "fid", "fid_from_statistics", "fid_statistics", "inception_score",
+                     "kid", "precision_recall"), "ganbench.metrics.fidelity"),
+    **dict.fromkeys(("IMAGE_METRICS", "IMAGE_SAMPLES", "score_images"), "ganbench.metrics.images"),
+    **dict.fromkeys(("POINT_SAMPLES", "score_points"), "ganbench.metrics.modes"),
+    **dict.fromkeys(("fit_bins", "ndb_jsd"), "ganbench.metrics.ndb"),
+    "stability_summary": "ganbench.metrics.stability",
+}
+
+
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
+
 
 #: Direction of each metric (key before any "/extractor" suffix).
 LOWER_IS_BETTER = {

@@ -45,6 +45,7 @@ from ganbench.config.benchmarks import BenchmarkConfig, discover
 from ganbench.core.errors import GanbenchError
 from ganbench.core.record import FINAL_STATUSES, read_record
 from ganbench.metrics.naming import higher_is_better, sort_metrics, split_key
+from ganbench.regress import BASELINE_DIR, SUITE_DIR
 from ganbench.regress.baseline import (
     SCHEMA,
     bad_seeds,
@@ -56,8 +57,6 @@ from ganbench.regress.baseline import (
 )
 from ganbench.suite.tasks import Outcome, Task, check_plan, execute, plan
 
-SUITE_DIR = Path("benchmarks/stability")
-BASELINE_DIR = Path("results/baseline")
 PROFILE = "smoke"
 K = 3.0
 REL_FLOOR = 0.10

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .load import NoRecordsError, Records
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .load import Records
 
 
 def _matches(key: str, wanted) -> bool:
@@ -16,6 +19,10 @@ def select(records: Records, benchmarks=None, variants=None, metrics=None) -> Re
     Raises :class:`NoRecordsError` naming what is available when a filter
     matches nothing.
     """
+    # Imported here: the package re-exports this function eagerly, and load.py imports
+    # pandas, which ``ganbench.report``'s light entry points must not pay for.
+    from .load import NoRecordsError, Records
+
     runs, finals, curves = records.runs, records.finals, records.curves
     for column, wanted in (("benchmark", benchmarks), ("variant", variants)):
         if not wanted:

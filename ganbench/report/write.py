@@ -13,26 +13,16 @@ from pathlib import Path
 from ganbench.core.io import atomic_write_bytes
 
 from .figures import curves_figure, figure_bytes, samples_figure, seeds_figure, variant_palette
+from .formats import FORMATS, parse_formats  # noqa: F401 (FORMATS re-exported)
 from .load import Records, load_records
+from .missing import missing_runs
 from .render import benchmark_latex, readme, slug
 from .select import select
 from .settings import settings_markdown
 from .stats import INTERVAL_KIND
 from .tables import BenchmarkTable, build_tables, csv_frame, summary_frame
 
-FORMATS = ("markdown", "csv", "latex")
 CSV_FLOAT = "%.10g"
-
-
-def parse_formats(formats) -> tuple[str, ...]:
-    """Accept ``("markdown", "csv")`` or ``("markdown,csv",)``; reject unknown names."""
-    if isinstance(formats, str):
-        formats = (formats,)
-    names = [f.strip().lower() for item in formats for f in str(item).split(",") if f.strip()]
-    unknown = sorted(set(names) - set(FORMATS))
-    if unknown:
-        raise ValueError(f"unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    return tuple(f for f in FORMATS if f in names)
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -122,7 +112,8 @@ def write_report(results_dir, out_dir=None, benchmarks=None, variants=None, metr
     if "markdown" in formats:
         text = readme(tables, figures, len(chosen.runs), chosen.skipped,
                       _selection_text(benchmarks, variants, metrics, view),
-                      machines=sorted(set(chosen.runs["machine"]) - {""}))
+                      machines=sorted(set(chosen.runs["machine"]) - {""}),
+                      missing=missing_runs(chosen, benchmarks))
         text = text.rstrip("\n") + "\n\n" + settings_markdown(chosen)
         text += ("\n" + repro_text) if repro_text else ""  # the Reproduction section (issue 11)
         written.append(_write(out / "README.md", text.encode()))

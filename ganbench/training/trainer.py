@@ -32,6 +32,7 @@ from ganbench.training.budget import BudgetMeter, Spent, check_budget, warn_repe
 from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.training.device import torch_device
 from ganbench.training.health import HealthMonitor, grad_square_norm
+from ganbench.training.memory import check_memory
 from ganbench.training.pause import pause_point
 from ganbench.training.run_record import finish_record, new_record
 from ganbench.variants import Variant, make_variant
@@ -109,8 +110,10 @@ def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMe
     The trainer and the suite's up-front budget check (:func:`ganbench.suite.tasks.check_plan`)
     both come here, so they agree on what an iteration costs.
     """
-    run = build_run(resolve(config, data.info.kind), data)
-    cfg = run.config
+    cfg = resolve(config, data.info.kind)
+    if cfg.device != "meta":  # a model too large fails here, named, not in the allocator
+        check_memory(cfg, data.info)
+    run = build_run(cfg, data)
     step_flops = update.measure_flops(run)
     meter = BudgetMeter(cfg.budget, step_flops, update.critic_schedule(run), steps_per_epoch=len(data) / cfg.batch_size)
     return run, step_flops, meter
