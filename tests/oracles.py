@@ -103,3 +103,18 @@ def check_generator_step(variant, expected: Callable[[Tensor], Tensor],
     actual = run(lambda c, fake: variant.g_loss(c, fake))
     want = run(lambda c, fake: expected(c(fake)))
     assert_same(actual, want, f"{variant.name} generator step")
+
+
+def check_paired_generator_step(variant, expected: Callable[[nn.Module, Tensor, Tensor], Tensor],
+                                generator: nn.Module, critic: nn.Module, z: Tensor, real: Tensor) -> None:
+    """As :func:`check_generator_step` for a loss that pairs G(z) with a real batch
+    (``variant.g_step_loss``): against ``expected(critic, G(z), real)``."""
+    def run(loss_fn):
+        pair = copy.deepcopy(nn.ModuleList([generator, critic]))
+        pair[1].requires_grad_(False)  # the trainer's generator step: critic frozen
+        loss = loss_fn(pair[1], pair[0](z))
+        return loss.detach(), [g.detach() for g in torch.autograd.grad(loss, list(pair[0].parameters()))]
+
+    actual = run(lambda c, fake: variant.g_step_loss(c, fake, lambda: real))
+    want = run(lambda c, fake: expected(c, fake, real))
+    assert_same(actual, want, f"{variant.name} generator step")

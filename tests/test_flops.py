@@ -27,6 +27,12 @@ Penalties add to the critic step:
 - wgan's weight clipping (a clamp) and hinge's spectral norm count nothing: the
   power iteration is matrix-vector products, which FlopCounterMode does not
   count (about 1/B of a layer's forward, left out of every budget alike).
+- R3GAN's R1 + R2 (at the real and the fake batch): the penalty's gradient comes
+  from the loss's own forward pass, whose input now needs a gradient. Per batch:
+  forward F_D, input gradient F_D (create_graph), double backward through it
+  2·F_D - c_D[-1], and one backward of the forward graph for the loss and the
+  penalty together, weights and inputs 2·F_D: 6·F_D - c_D[-1] in place of the
+  unpenalised 3·F_D - c_D[0]. Its generator step scores a real batch too: + F_D.
 - the finite-difference penalties (loss-sensitive, lipschitz="finite-difference"
   and "finite-difference-slope"): two more critic forwards + backwards on points
   that need no gradient: 2·(3·F_D - c_D[0]).
@@ -74,6 +80,10 @@ def finite_difference_penalty(d):
     return 2 * (3 * sum(d) - d[0])
 
 
+def r1_r2_penalty(d):
+    return 2 * (6 * sum(d) - d[-1]) - 2 * (3 * sum(d) - d[0])
+
+
 # (variant, options) -> the critic step's penalty FLOPs as a function of D's layers.
 PENALTY = {
     ("vanilla", ()): no_penalty,
@@ -86,7 +96,10 @@ PENALTY = {
     ("loss-sensitive", (("lipschitz", "finite-difference"),)): finite_difference_penalty,
     ("loss-sensitive", (("lipschitz", "finite-difference-slope"),)): finite_difference_penalty,
     ("loss-sensitive", (("lipschitz", "weight-decay"),)): no_penalty,
+    ("r3gan", ()): r1_r2_penalty,
 }
+#: Generator-step FLOPs beyond the fake's forward and backward: RpGAN's D(x') forward.
+G_EXTRA = {"r3gan": lambda d: sum(d)}
 
 
 def table_key(variant, options):
@@ -103,7 +116,7 @@ def analytic_step_flops(variant, options, g, d):
         pytest.fail(f"no analytic FLOP count for {key}: add its penalty to tests/test_flops.py PENALTY")
     gf, df = sum(g), sum(d)
     d_step = gf + 2 * (df + df + df - d[0]) + PENALTY[key](d)
-    g_step = gf + df + df + gf + (gf - g[0])
+    g_step = gf + df + df + gf + (gf - g[0]) + G_EXTRA.get(variant, no_penalty)(d)
     return {"d_step": d_step, "g_step": g_step}
 
 
@@ -156,3 +169,14 @@ def test_wgan_gp_penalty_costs_what_the_hand_count_says():
     g, d = ring8_layers()
     penalty = measured("wgan-gp", {}, "ring8")["d_step"] - measured("lsgan", {}, "ring8")["d_step"]
     assert penalty == 6 * sum(d) - 3 * d[-1] == 25_411_584
+
+
+def test_r3gan_critic_step_costs_about_twice_a_plain_one():
+    """R1 + R2 at the default ring8 widths: the critic step minus G's forward is
+    2·(6·F_D - c_head) against 2·(3·F_D - c_first) without them, the ~2x per step
+    R3GAN's users report (brownvc/R3GAN issue 9) before any architecture."""
+    g, d = ring8_layers()
+    r3gan, plain = measured("r3gan", {}, "ring8"), measured("vanilla", {}, "ring8", d_norm="none")
+    assert r3gan["d_step"] - sum(g) == 2 * (6 * sum(d) - d[-1]) == 50_888_704
+    assert plain["d_step"] - sum(g) == 2 * (3 * sum(d) - d[0])
+    assert r3gan["g_step"] - plain["g_step"] == sum(d)  # the generator step's D(x') forward

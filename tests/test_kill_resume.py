@@ -1,7 +1,7 @@
 """Kill-resume equality: a run SIGKILLed at a chosen step and resumed ends
 bit for bit where the uninterrupted run ends, for every registered variant on
 ring8 (and loss-sensitive's gradient-norm option, which draws inside its
-penalty) and for a DCGAN image run with batch norm.
+penalty, and an r3gan run whose generator EMA moves) and for a DCGAN image run with batch norm.
 
 The kill is synchronised on an event, not on the clock: the child stops itself
 at the step (ganbench.training.pause, GANBENCH_TEST_PAUSE) and the test wakes on
@@ -57,10 +57,6 @@ def kill_when_paused(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def generator_weights(run_dir: Path) -> dict:
-    return safe_torch_load(run_dir / "checkpoint.pt")["generator"]
-
-
 def assert_same_run(resumed_dir: Path, reference_dir: Path) -> None:
     resumed, reference = read_record(resumed_dir), read_record(reference_dir)
     assert resumed["status"] == reference["status"] == "finished"
@@ -70,8 +66,9 @@ def assert_same_run(resumed_dir: Path, reference_dir: Path) -> None:
     for snapshot in reference["snapshots"]:
         a, b = (safe_torch_load(d / snapshot["path"]) for d in (resumed_dir, reference_dir))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), snapshot["path"]
-    a, b = generator_weights(resumed_dir), generator_weights(reference_dir)
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    for key in ("generator", "generator_ema"):  # the EMA's average too, when the run keeps one
+        a, b = (safe_torch_load(d / "checkpoint.pt").get(key, {}) for d in (resumed_dir, reference_dir))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), key
 
 
 def kill_resume_cases():
@@ -79,7 +76,9 @@ def kill_resume_cases():
     # PacGAN's code as options: fixed packs resume at the batch the kill lost, per-slot batch norm, one update.
     pacgan = replace(ring8("vanilla"), pack=2, g_batch_norm=True, update="simultaneous", g_per_slot=True,
                      real_packs="fixed", eval_z_seed=2333)
-    return cases + [ring8("loss-sensitive", lipschitz="finite-difference"), pacgan]
+    # An EMA that moves (r3gan's ramp keeps it a copy of G this early), over batch-norm buffers it copies.
+    ema = replace(ring8("r3gan"), ema_half_life=256.0, ema_ramp=0.0, g_batch_norm=True)
+    return cases + [ring8("loss-sensitive", lipschitz="finite-difference"), pacgan, ema]
 
 
 def test_every_ring8_variant_resumes_bit_for_bit(tmp_path):

@@ -14,7 +14,14 @@ import torch
 import torch.nn.functional as F
 
 from ganbench.variants import make_variant
-from tests.oracles import BATCH, check_critic_step, check_generator_step, image_setup, toy_setup
+from tests.oracles import (
+    BATCH,
+    check_critic_step,
+    check_generator_step,
+    check_paired_generator_step,
+    image_setup,
+    toy_setup,
+)
 
 
 def scores(critic, real, fake):
@@ -140,3 +147,41 @@ def test_lsgan_oracle(coding, a, b, c):
     check_critic_step(variant, lambda d, x, f: 0.5 * F.mse_loss(d(x), torch.full((BATCH,), b, dtype=x.dtype))
                       + 0.5 * F.mse_loss(d(f), torch.full((BATCH,), a, dtype=x.dtype)), generator, critic, real, z)
     check_generator_step(variant, lambda s: 0.5 * ((s - c) ** 2).mean(), generator, critic, z)
+
+
+# --- r3gan (Huang et al. 2024, Eq. 2 and Sec. 2.3; brownvc/R3GAN@19a7ddf R3GAN/Trainer.py) ---------
+
+def r3gan_d(gamma):
+    """The critic minimises -log sigmoid(D(x_i) - D(G(z_i))) + gamma/2 (||grad D(x_i)||^2 +
+    ||grad D(G(z_i))||^2), averaged over the pairs; each squared norm over all of a
+    sample's dimensions, of the gradient of the summed logits (Trainer.py l.10-12, 28-42)."""
+    def loss(critic, real, fake):
+        x, y = real.clone().requires_grad_(True), fake.clone().requires_grad_(True)
+        d_x, d_y = critic(x), critic(y)
+        (g_x,) = torch.autograd.grad(d_x.sum(), x, create_graph=True)
+        (g_y,) = torch.autograd.grad(d_y.sum(), y, create_graph=True)
+        r1 = (g_x ** 2).reshape(len(x), -1).sum(dim=1)
+        r2 = (g_y ** 2).reshape(len(y), -1).sum(dim=1)
+        return (-F.logsigmoid(d_x - d_y) + gamma / 2 * (r1 + r2)).mean()
+    return loss
+
+
+def r3gan_g(critic, fake, real):
+    """The generator minimises -log sigmoid(D(G(z_i)) - D(x_i)) on its own real batch (Trainer.py l.14-24)."""
+    return -F.logsigmoid(critic(fake) - critic(real)).mean()
+
+
+@pytest.mark.parametrize("gamma", [0.05, 10.0])  # the CIFAR10 preset's; one where the penalty dominates
+def test_r3gan_oracle_on_points(gamma):
+    generator, critic, real, z = toy_setup()
+    variant = make_variant("r3gan", gamma=gamma)
+    check_critic_step(variant, r3gan_d(gamma), generator, critic, real, z)
+    check_paired_generator_step(variant, r3gan_g, generator, critic, z, real.flip(0))
+
+
+def test_r3gan_oracle_on_images():
+    """(B, C, H, W): R1 and R2 sum over C, H and W (Trainer.py l.12: sum([1, 2, 3]))."""
+    generator, critic, real, z = image_setup(norm="none")
+    variant = make_variant("r3gan", gamma=2.0)
+    check_critic_step(variant, r3gan_d(2.0), generator, critic, real, z)
+    check_paired_generator_step(variant, r3gan_g, generator, critic, z, real)

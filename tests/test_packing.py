@@ -97,8 +97,9 @@ def test_pack_one_matches_an_unpacked_hand_loop():
 
 @pytest.mark.parametrize("variant", VARIANTS.names())
 def test_every_variant_trains_packed(tmp_path, variant):
-    # 4 G steps x 4 packs x 2 samples, real + fake per critic step and fake per G step
+    # 4 G steps x 4 packs x 2 samples, real + fake per critic step and fake (r3gan: and real) per G step
     record = train(cfg(variant=variant, pack=2), tmp_path / variant)
     assert record["status"] == "finished" and record["spent"]["g_steps"] == 4
     spent = record["spent"]  # wgan's schedule runs more critic steps than n_critic early on
-    assert spent["images_seen"] == 4 * 2 * (2 * spent["d_steps"] + spent["g_steps"])
+    per_g_step = 1 + VARIANTS.get(variant).g_uses_real
+    assert spent["images_seen"] == 4 * 2 * (2 * spent["d_steps"] + per_g_step * spent["g_steps"])

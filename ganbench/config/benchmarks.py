@@ -52,6 +52,8 @@ class TrainSettings:
     real_packs: str = "fresh"
     eval_z_seed: Optional[int] = None
     eval_bn: str = "population"
+    ema_half_life: Optional[float] = None  # EMA of the generator (training/ema.py); None: the variant's
+    ema_ramp: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ class Entry(VariantOverride):
 # Settings a run takes from the entry / override first, then the profile's `train`.
 _LAYERED = ("lr", "betas", "lr_g", "lr_d", "betas_g", "betas_d")
 _ARCHITECTURE = ("g_width", "d_width", "g_depth", "d_depth", "g_batch_norm", "d_maxout_pieces", "init_std",
-                 "update", "g_per_slot", "real_packs", "eval_z_seed", "eval_bn")
+                 "update", "g_per_slot", "real_packs", "eval_z_seed", "eval_bn",
+                 "ema_half_life", "ema_ramp")
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,10 @@ class RunConfig:
     real_packs: str = "fresh"  # "fixed": len(train) packs drawn once from the run's seed, reshuffled each epoch
     eval_z_seed: Optional[int] = None  # one noise stream for every seed's scoring; None: seed + 10000
     eval_bn: str = "population"  # generator batch norm when scoring: running ("population") or "batch" statistics
+    # EMA of the generator's weights, scored in its place (training/ema.py): half-life and cosine
+    # ramp in generated samples; 0: off / constant. None: the variant's (r3gan's on, others' off).
+    ema_half_life: Optional[float] = None
+    ema_ramp: Optional[float] = None
 
     @property
     def label(self) -> str:
@@ -145,6 +149,10 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a positive finite number, got {value}")
+        for name in ("ema_half_life", "ema_ramp"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0 (0: off), got {value}")
         for name in ("betas", "betas_g", "betas_d"):
             value = getattr(self, name)
             if value is not None and (len(value) != 2 or not all(0 <= b < 1 for b in value)):
@@ -198,6 +206,8 @@ def resolve(config: RunConfig, data_kind: str) -> RunConfig:
         "n_critic": defaults.n_critic,
         "d_norm": defaults.d_norm if defaults.d_norm in allowed else "none",
         "preset": variant.default_preset,
+        "ema_half_life": defaults.ema_half_life,
+        "ema_ramp": defaults.ema_ramp,
         **KIND_DEFAULTS[data_kind],
     }
     resolved = dataclasses.replace(config, **{k: v for k, v in fills.items() if getattr(config, k) is None})

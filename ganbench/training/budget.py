@@ -49,7 +49,7 @@ def measure_step_flops(generator, critic, variant, real_batch, sample_z, pack: i
 
         def generator_step():
             d.requires_grad_(False)
-            variant.g_loss(d, pack_samples(g(sample_z()), pack)).backward()
+            variant.g_step_loss(d, pack_samples(g(sample_z()), pack), real_batch).backward()
 
         return {"d_step": count_flops(critic_step), "g_step": count_flops(generator_step)}
 

@@ -68,6 +68,14 @@ def make_packs(config, n_points: int) -> Optional[FixedPacks]:
     return FixedPacks(n_points, config.pack, config.batch_size, config.seed) if config.real_packs == "fixed" else None
 
 
+def batches_drawn(run, spent) -> int:
+    """Real batches a run has drawn after ``spent`` (a budget ``Spent``): one per critic step
+    in both update modes, plus one per alternating generator step of a relativistic
+    objective (``g_uses_real``); a simultaneous step's generator shares the critic's."""
+    paired = run.variant.g_uses_real and run.config.update != "simultaneous"
+    return spent.d_steps + (spent.g_steps if paired else 0)
+
+
 def real_batch(run) -> torch.Tensor:
     """``run``'s next real batch in model space, on its device: ``batch_size`` packs of ``pack`` samples."""
     cfg = run.config

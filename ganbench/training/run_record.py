@@ -25,6 +25,8 @@ def new_record(run, step_flops: dict, events: list[str]) -> dict[str, Any]:
         "iteration_flops": cfg.n_critic * step_flops["d_step"] + step_flops["g_step"],
         "device": device_info(cfg.device), "versions": package_versions(),
         "optimizer": optimizer_record(run.opt_d),
+        # None: snapshots and samples are the generator's own weights; else its EMA's (training/ema.py)
+        "ema": run.g_ema.record() if run.g_ema is not None else None,
         "checkpoint": "checkpoint.pt", "samples": None, "metrics": {}, "resume_events": events,
     }
 

@@ -27,7 +27,7 @@ from ganbench.core.io import atomic_torch_save
 from ganbench.core.record import finished_record, write_record
 from ganbench.datasets import DataSplit, load_dataset
 from ganbench.models import build_models
-from ganbench.training import packs, samples, update
+from ganbench.training import ema, packs, samples, update
 from ganbench.training.budget import BudgetMeter, Spent, check_budget, warn_repeated_snapshots
 from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.training.device import torch_device
@@ -55,6 +55,7 @@ class Run:
     device: torch.device
     fixed_packs: Optional[packs.FixedPacks] = None  # PacGAN's fixed packs (real_packs = "fixed"); None: fresh batches
     g_grad_square: float = 0.0  # the last generator step's squared gradient norm (health.py)
+    g_ema: Optional[ema.GeneratorEma] = None  # the generator's weight average, scored in its place (ema.py)
 
     def real_batch(self) -> torch.Tensor:
         """The next real batch: ``batch_size`` packs of ``pack`` samples (PacGAN: a batch of 100 is 100 packs)."""
@@ -101,7 +102,7 @@ def build_run(config: RunConfig, data: DataSplit) -> Run:
     opt_d = variant.make_optimizer("critic", critic.parameters(), lr=config.lr_d or config.lr,
                                    betas=config.betas_d or config.betas)
     return Run(config, data, variant, generator, critic, opt_g, opt_d, device,
-               fixed_packs=packs.make_packs(config, len(data)))
+               fixed_packs=packs.make_packs(config, len(data)), g_ema=ema.make_ema(config, generator))
 
 
 def metered_run(config: RunConfig, data: DataSplit) -> tuple[Run, dict, BudgetMeter]:
@@ -142,7 +143,7 @@ def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[floa
     run.critic.requires_grad_(False)  # the generator step needs no critic gradients
     run.opt_g.zero_grad(set_to_none=True)
     with autocast:
-        g_loss = run.variant.g_loss(run.critic, run.fake_batch())
+        g_loss = run.variant.g_step_loss(run.critic, run.fake_batch(), run.real_batch)
     g_loss.backward()
     g_grad = grad_square_norm(run.generator)  # queued before the step, which reads the gradients
     run.opt_g.step()
@@ -182,6 +183,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
         while state.diverged is None and meter.next_fits(state.spent):
             start = clock()
             d_losses, g_loss = train_iteration(run, meter.critic_steps(state.spent.g_steps))
+            ema.update(run, state.spent.g_steps)
             if run.device.type == "cuda":
                 torch.cuda.synchronize(run.device)
             account(state, meter, run, clock() - start, d_losses, g_loss)
@@ -202,7 +204,7 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
         bar.close()
     if state.diverged is None:
         take_due_snapshots(run, run_dir, state, meter, final=True)
-        record["samples"] = samples.write_final_samples(run.generator, run.data.info, run_dir, config)
+        record["samples"] = samples.write_final_samples(ema.scored_generator(run), run.data.info, run_dir, config)
         health.finish(state)
     if not predicted:  # e.g. seconds: the check above could not tell in advance
         warn_repeated_snapshots(state.snapshots, record["run_id"])
@@ -227,8 +229,8 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
     spent.seconds += seconds
     spent.d_steps += n_critic
     spent.g_steps += 1
-    # real + fake per critic step, fake per G step; a simultaneous step's two losses share one set of fakes
-    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + (cfg.update != "simultaneous"))
+    # real + fake per critic step, fake (and real, for RpGAN) per G step; a simultaneous step shares them
+    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + (cfg.update != "simultaneous") * (1 + run.variant.g_uses_real))
     meter.record_iteration(seconds, n_critic)
     bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
     if bad:
@@ -240,14 +242,15 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
 
 
 def take_due_snapshots(run: Run, run_dir: Path, state: TrainState, meter: BudgetMeter, final: bool) -> None:
-    """Save the generator at every budget fraction reached (all remaining at the end)."""
+    """Save the generator (its EMA when on) at every budget fraction reached (all remaining at the end)."""
     fractions = run.config.snapshot_fractions
     progress = meter.progress(state.spent)
     for fraction in fractions[len(state.snapshots):]:
         if not final and progress + 1e-12 < fraction:
             break
         rel = f"snapshots/g_{fraction:.2f}.pt"
-        atomic_torch_save(run_dir / rel, {k: v.detach().cpu() for k, v in unwrap(run.generator).state_dict().items()})
+        weights = unwrap(ema.scored_generator(run)).state_dict()
+        atomic_torch_save(run_dir / rel, {k: v.detach().cpu() for k, v in weights.items()})
         s = state.spent
         state.snapshots.append({
             "fraction": fraction, "progress": progress, "g_step": s.g_steps, "flops": s.flops,
@@ -270,7 +273,7 @@ def checkpoint(run: Run, run_dir: Path, state: TrainState, record: dict, meter: 
         "opt_d": run.opt_d.state_dict(),
         "rng": rng_state(run.device),
         "state": state.to_dict(),
-        "seconds_per_iteration": meter.seconds_per_iteration[-20:],
+        "seconds_per_iteration": meter.seconds_per_iteration[-20:], **ema.state(run),
     })
     write_record(run_dir, finish_record(record, state, meter, status))
 
@@ -281,7 +284,7 @@ def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
     payload = load_checkpoint(run_dir, events)
     state = TrainState() if payload is None else TrainState.from_dict(payload["state"])
     if run.fixed_packs is not None:
-        run.fixed_packs.drawn = state.spent.d_steps  # one real batch per critic step, in both update modes
+        run.fixed_packs.drawn = packs.batches_drawn(run, state.spent)
     if payload is None:
         return state, events
     if payload["config"] != run.config.to_dict():
@@ -290,6 +293,7 @@ def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
     run.critic.load_state_dict(payload["critic"])
     run.opt_g.load_state_dict(payload["opt_g"])
     run.opt_d.load_state_dict(payload["opt_d"])
+    ema.load(run, payload)
     set_rng_state(payload["rng"], run.device)
     events.append(f"resumed at generator step {state.spent.g_steps}")
     return state, events

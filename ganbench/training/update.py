@@ -42,7 +42,7 @@ def simultaneous_grads(generator, critic, variant, real, z_fakes: Callable[[], t
         d_loss = variant.d_loss(critic, real, fake.detach())
         d_grads = torch.autograd.grad(d_loss, d_params, allow_unused=True)
     with parts[2]:
-        g_loss = variant.g_loss(critic, fake)
+        g_loss = variant.g_step_loss(critic, fake, lambda: real)  # a relativistic loss pairs the same reals
         g_grads = torch.autograd.grad(g_loss, g_params, allow_unused=True)  # critic weights get no gradient
     return d_loss, g_loss, d_grads, g_grads
 

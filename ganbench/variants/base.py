@@ -56,6 +56,11 @@ class Defaults:
     d_norm: str = "batch"
     d_weight_decay: float = 0.0
     optimizer: str = "adam"  # "adam" or "rmsprop" (see Variant.make_optimizer)
+    #: An exponential moving average of the generator's weights, scored in its place
+    #: (training/ema.py): its half-life in generated samples (0: off) and the samples
+    #: over which that half-life ramps up from 0 along a cosine (0: constant).
+    ema_half_life: float = 0.0
+    ema_ramp: float = 0.0
     #: The reference these settings come from: repository@commit file:lines (``ganbench list`` shows it).
     source: str = ""
 
@@ -92,6 +97,9 @@ class Variant:
     #: True when d_loss differentiates the critic's output w.r.t. its input
     #: (create_graph=True): torch.compile's AOTAutograd cannot double-backward.
     double_backward: ClassVar[bool] = False
+    #: True when the generator's loss pairs its fakes with real samples (RpGAN): the
+    #: trainer then draws a fresh real batch for the generator step (see g_step_loss).
+    g_uses_real: ClassVar[bool] = False
 
     def __init__(self, **options: Any):
         self.options = build_options(self.Options, options, self.name)
@@ -126,6 +134,11 @@ class Variant:
     def g_loss(self, critic: nn.Module, fake: Tensor) -> Tensor:
         """Generator loss on a fake batch that carries the generator's graph."""
         return self.g_objective(critic(fake))
+
+    def g_step_loss(self, critic: nn.Module, fake: Tensor, real_batch: Callable[[], Tensor]) -> Tensor:
+        """The generator step's loss as the trainer asks for it: ``g_loss`` on the fakes.
+        A variant with ``g_uses_real`` overrides it and draws ``real_batch()``."""
+        return self.g_loss(critic, fake)
 
     # --- training hooks (the trainer calls these; defaults change nothing) --------
     def weight_decay(self, role: str) -> float:
