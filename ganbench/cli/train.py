@@ -57,6 +57,11 @@ def parse_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--d-maxout-pieces", type=int, default=None, help="MLP critic: maxout layers of this many pieces (PacGAN: 5).")
 @click.option("--init-std", type=float, default=None, help="Weights ~ N(0, std^2), biases 0 (PacGAN: 0.02; default: PyTorch's).")
 @click.option("--pack", type=int, default=1, show_default=True, help="PacGAN's m: the critic scores m samples at once.")
+@click.option("--ema-half-life", type=float, default=None,
+              help="EMA of the generator, scored in its place: half-life in generated samples (0: off; "
+                   "default: the variant's, on for r3gan only).")
+@click.option("--ema-ramp", type=float, default=None,
+              help="EMA half-life ramp: the half-life grows as in R3GAN/StyleGAN over this many samples (0: none).")
 @click.option("--log-every", type=int, default=10, show_default=True, help="Generator steps between loss-trace points.")
 @click.option("--checkpoint-every", type=int, default=200, show_default=True, help="Generator steps between checkpoints.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
