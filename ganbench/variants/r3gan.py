@@ -12,13 +12,17 @@ logits w.r.t. the batch (l.10-12), taken each critic step (no lazy regularisatio
 on the same forward pass the loss uses (l.29-36), added per sample before the
 batch mean (l.41-42). The generator step pairs its fakes with a *fresh* real batch
 (``training_loop.py`` l.287-305: a second fetch for the G phase), without gradient
-through it (Trainer.py l.16; the critic's weights are frozen in that phase); fakes
+through it (Trainer.py l.16; the critic's weights are frozen in that phase,
+``training_loop.py`` l.178, l.323/326); fakes
 are scored first, then reals (l.18-19).
 
 Default: the repository's CIFAR10 preset, the small-image one (``train.py``
-l.178-196): gamma 0.05, Adam lr 2e-4, betas (0, 0.9), eps 1e-8 (l.159-160,
-``training_loop.py`` l.329-331), one critic step then one generator step per
-batch (l.317-325), no normalisation in the critic, and an EMA of the generator
+l.178-196): gamma 0.05, Adam lr 2e-4, beta1 0 and eps 1e-8 (l.159-160), beta2
+the schedule's start 0.9 (l.196, written into Adam each step at ``training_loop.py``
+l.329-331), one critic step then one generator step per batch (``training_loop.py``
+l.219-227, l.317-325), no normalisation in the critic (``R3GAN/Networks.py`` has no
+normalisation layer), and an EMA of the generator, which the reference scores
+(FID on G_ema, ``training_loop.py`` l.427),
 whose half-life ramps from 0 to 5e6 images along a cosine over 2e7 images
 (l.189-192; ``training_loop.py`` l.29-38, l.349-355), which ganbench's EMA
 option reproduces (training/ema.py). The other presets differ in gamma and the
@@ -31,6 +35,8 @@ Not reproduced (named, as every variant's deviations are):
   so they stay at their starting values. A quick ring8 run makes 1.3e6 generator
   samples (4,961 steps of 256), where the reference's cosine has moved them by 1 %.
 - the batch of 512 (README.md l.36): ganbench's batch size is the benchmark's.
+- with ``update = "simultaneous"`` (no benchmark uses it) the generator pairs its
+  fakes with the critic step's real batch (training/update.py), not a fresh one.
 - ADA augmentation, x-flips and class conditioning (README.md l.36), and the
   architecture: only the objective, its penalties, the optimiser and the EMA.
 """
