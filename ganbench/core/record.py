@@ -26,8 +26,8 @@ REQUIRED = ("run_id", "status", "config", "spent", "snapshots")  # what resuming
 STATUSES = ("running", "interrupted", "failed") + FINAL_STATUSES
 # Fields that depend on wall-clock time or the host; everything else is
 # determined by config + seed on one machine (FLOP budgets).
-VOLATILE = ("spent.seconds", "snapshots.seconds", "timing", "device", "versions", "resume_events", "paths",
-            "data.source", "data.files")
+VOLATILE = ("spent.seconds", "snapshots.seconds", "snapshots.scoring_seconds", "timing", "device", "versions",
+            "resume_events", "paths", "data.source", "data.files")
 
 
 def package_versions() -> dict[str, str]:

@@ -9,6 +9,7 @@ record atomically after every snapshot (a killed evaluation keeps its work).
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -63,6 +64,7 @@ def evaluate_run(
     todo = [s for s in chosen if force or not s["metrics"] or _lacks(s["metrics"], extractor, info)]
     generator = _build_generator(config, info)  # once per run: each snapshot only loads its weights
     for snap in tqdm(todo, desc=f"scoring {record['run_id']}", disable=not progress, leave=False):
+        wall, cpu = time.perf_counter(), time.process_time()
         fake = snapshot_samples(run_dir, snap, config, info, n_samples, generator=generator)
         metrics = None if snap is record["snapshots"][-1] else CURVE_METRICS
         if snap["metrics"] and not force:  # another extractor's numbers are there: add this one's features only
@@ -72,6 +74,7 @@ def evaluate_run(
         snap["metrics"] = {**snap["metrics"], **score(
             fake, config, info, n_real=n_real, extractor=extractor, metrics=metrics,
             inception_weights=inception_weights, extractor_weights=extractor_weights)}
+        snap["scoring_seconds"] = scoring_seconds(wall, cpu)
         _update_outcome(record)
         write_record(run_dir, record)
     _update_outcome(record)
@@ -82,6 +85,14 @@ def evaluate_run(
 def _lacks(metrics: dict, extractor: Optional[str], info) -> bool:
     """A scored snapshot has no number from the ``extractor`` asked for by name."""
     return bool(extractor) and info.kind != "points" and not any(k.endswith(f"/{extractor}") for k in metrics)
+
+
+def scoring_seconds(wall_start: float, cpu_start: float) -> dict[str, float]:
+    """What scoring one snapshot cost since ``perf_counter`` / ``process_time`` read the
+    starts: sampling plus metrics, wall and process CPU seconds (CPU time is the
+    fair measure on shared cores). Volatile: reproducibility checks ignore it, and
+    records written before it existed have none."""
+    return {"wall": round(time.perf_counter() - wall_start, 3), "cpu": round(time.process_time() - cpu_start, 3)}
 
 
 def _build_generator(config: RunConfig, info):
