@@ -65,7 +65,7 @@ def _real_entry(real: Tensor, dataset: str, split: str, ext: LoadedExtractor) ->
             entry["classes"] = feats[ext.spec.logits_layer].argmax(dim=1)
         return entry
 
-    key = cache.cache_key(dataset, split, len(real), ext.spec.name, ext.weights_sha256)
+    key = cache.cache_key(dataset, split, len(real), ext.spec.cache_name, ext.weights_sha256)
     return cache.load_or_compute(key, compute)
 
 
@@ -76,7 +76,7 @@ def _real_radii(real: dict, dataset: str, split: str, ext: LoadedExtractor, metr
     n_real never reuses a stale entry."""
     radii_of = {"precision_recall": (fidelity.prc_radii, "prc"), "density_coverage": (fidelity.dc_radii, "dc")}
     fn, tag = radii_of[metric]
-    key = cache.cache_key(dataset, split, len(real["features"]), f"{ext.spec.name}-{tag}-radii-k{k}", ext.weights_sha256)
+    key = cache.cache_key(dataset, split, len(real["features"]), f"{ext.spec.cache_name}-{tag}-radii-k{k}", ext.weights_sha256)
     return cache.load_or_compute(key, lambda: {"radii": fn(real["features"], k)})["radii"]
 
 
