@@ -14,12 +14,14 @@ from PIL import Image, ImageDraw
 from torch_fidelity import FeatureExtractorBase
 
 from ganbench.cli import main
+from ganbench.config.run import Budget, RunConfig
 from ganbench.core.errors import ConfigError, DatasetError, GanbenchError, UnknownNameError
 from ganbench.datasets import DATASETS, load_dataset
 from ganbench.datasets.imagefolder import held_out, parse_spec
 from ganbench.extractors import ExtractorSpec, register_extractor
 from ganbench.extractors.core import EXTRACTORS
 from ganbench.extractors.errors import MetricError
+from ganbench.training.trainer import train
 
 TINY = "tiny-colour-test"
 COLOURS = [(230, 40, 40), (40, 200, 60), (50, 60, 220)]
@@ -257,6 +259,47 @@ def test_cli_train_then_score(tmp_path, tiny_extractor):
         record = evaluate_run(out, n_samples=64, extractor=tiny_extractor, snapshots="last")
     assert record["metrics"][f"fid/{TINY}"] > 0 and f"precision/{TINY}" in record["metrics"]
     assert f"kid/{TINY}" not in record["metrics"] and "ndb" not in record["metrics"]
+
+
+def test_rescoring_keeps_the_leave_out_rule_and_drops_stale_numbers(tmp_path, tiny_extractor):
+    """A second extractor on a scored folder run leaves KID out as the first scoring
+    did (no error); --force replaces what it re-scores, left-out numbers included;
+    the record says what was left out and why, and the report still reads it."""
+    from ganbench.core.record import read_record, write_record
+    from ganbench.evaluation.evaluate import evaluate_run
+    from ganbench.report.load import load_records
+
+    other = TINY + "-2"
+    spec = EXTRACTORS.get(TINY)
+    register_extractor(ExtractorSpec(name=other, feature_layer="features", logits_layer="logits",
+                                     resolve_weights=spec.resolve_weights, check_weights=lambda p: None,
+                                     prepare=lambda image: image), TinyExtractor)
+    out = tmp_path / "runs" / "mine"
+    train(RunConfig(variant="vanilla", dataset=f"imagefolder:{shapes_folder(tmp_path / 'shapes', n=60)}?size=8",
+                    seed=0, budget=Budget.parse("2steps", 1), batch_size=8, width=4, snapshot_fractions=(1.0,)), out)
+    kwargs = {"n_samples": 64, "snapshots": "last"}
+    try:
+        with pytest.warns(UserWarning, match="left out: KID subset size"):
+            evaluate_run(out, extractor=TINY, **kwargs)
+        with pytest.warns(UserWarning, match="left out: KID subset size"):
+            evaluate_run(out, extractor=other, **kwargs)  # the explicit feature-metric list of this path
+    finally:
+        EXTRACTORS.unregister(other)
+    snap = read_record(out)["snapshots"][-1]
+    assert {f"fid/{TINY}", f"fid/{other}", f"precision/{other}"} <= set(snap["metrics"])
+    assert set(snap["left_out"]) == {f"kid/{TINY}", "ndb", f"kid/{other}"}
+    assert "KID subset size 1000 exceeds the samples (64 generated, 6 real)" in snap["left_out"][f"kid/{TINY}"]
+    # As if an earlier scoring had had the samples for them: a forced re-score leaves them out, so drops them.
+    record = read_record(out)
+    record["snapshots"][-1]["metrics"].update({f"kid/{TINY}": 99.0, "ndb": 0.5, f"fid/{TINY}": -1.0})
+    write_record(out, record)
+    with pytest.warns(UserWarning, match="left out"):
+        record = evaluate_run(out, extractor=TINY, force=True, **kwargs)
+    metrics = record["snapshots"][-1]["metrics"]
+    assert f"kid/{TINY}" not in metrics and "ndb" not in metrics and metrics[f"fid/{TINY}"] > 0
+    assert f"fid/{other}" in metrics and f"kid/{TINY}" in record["snapshots"][-1]["left_out"]
+    records = load_records(tmp_path)  # the report reads metrics only: the left_out entry is not one
+    assert list(records.runs["outcome"]) == ["finished"] and f"fid/{TINY}" in set(records.finals["metric"])
 
 
 def test_benchmark_file_and_real_data_row(tmp_path, tiny_extractor):

@@ -28,6 +28,8 @@ DEFAULT_IMAGE_SAMPLES = 10_000  # Lucic et al. 2018: 10k generated vs 10k test i
 # cheap curve metrics; the final snapshot gets every metric (KID's 100 subsets
 # and precision/recall's k-NN dominate scoring time on a CPU).
 CURVE_METRICS = ("fid", "is", "modes")
+#: The keys of the metric groups that name no extractor (what a forced re-score replaces).
+UNNAMED_KEYS = {"modes": ("classes_covered", "class_kl", "modes", "reverse_kl"), "ndb": ("ndb", "jsd")}
 
 
 def evaluate_run(
@@ -69,9 +71,16 @@ def evaluate_run(
             from ganbench.metrics.images import FEATURE_METRICS, IMAGE_METRICS
 
             metrics = [m for m in (metrics or IMAGE_METRICS) if m in FEATURE_METRICS]
-        snap["metrics"] = {**snap["metrics"], **score(
-            fake, config, info, n_real=n_real, extractor=extractor, metrics=metrics,
-            inception_weights=inception_weights, extractor_weights=extractor_weights)}
+        left_out = {}  # the metrics a small image folder cannot support are left out, as a first scoring does
+        scores = score(fake, config, info, n_real=n_real, extractor=extractor, metrics=metrics,
+                       inception_weights=inception_weights, extractor_weights=extractor_weights, left_out=left_out)
+        old_scores, old_left_out = snap["metrics"], snap.get("left_out") or {}
+        if force:  # a number re-scored, or left out now, must not keep its old value
+            old_scores, old_left_out = (_unscored(d, config, info, extractor, metrics) for d in (old_scores, old_left_out))
+        snap["metrics"] = {**old_scores, **scores}
+        snap.pop("left_out", None)
+        if old_left_out or left_out:  # what was not computed, and why (a record key of its own: metrics stay numbers)
+            snap["left_out"] = {**old_left_out, **left_out}
         _update_outcome(record)
         write_record(run_dir, record)
     _update_outcome(record)
@@ -82,6 +91,18 @@ def evaluate_run(
 def _lacks(metrics: dict, extractor: Optional[str], info) -> bool:
     """A scored snapshot has no number from the ``extractor`` asked for by name."""
     return bool(extractor) and info.kind != "points" and not any(k.endswith(f"/{extractor}") for k in metrics)
+
+
+def _unscored(old: dict, config: RunConfig, info, extractor: Optional[str], metrics) -> dict:
+    """``old`` less what a forced score with ``extractor`` and ``metrics`` (None: all)
+    recomputes: the extractor's keys and the extractor-free groups it scores."""
+    if info.kind == "points":
+        return {}
+    from ganbench.metrics.images import IMAGE_METRICS, extractor_for
+
+    name = extractor_for(config.dataset, extractor)
+    unnamed = {k for group in (metrics or IMAGE_METRICS) for k in UNNAMED_KEYS.get(group, ())}
+    return {k: v for k, v in old.items() if not k.endswith(f"/{name}") and k not in unnamed}
 
 
 def _build_generator(config: RunConfig, info):
@@ -101,16 +122,18 @@ def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_sampl
 
 
 def score(fake, config: RunConfig, info, *, n_real=None, extractor=None, inception_weights=None,
-          extractor_weights=None, metrics=None) -> dict[str, float]:
+          extractor_weights=None, metrics=None, left_out=None) -> dict[str, float]:
     """Metrics for one sample set: mode metrics for 2-D data, fidelity + modes for
     images (``metrics``: a subset of metric groups, None for all that apply;
-    groups that do not apply, e.g. IS on DINOv2, are left out)."""
+    groups that do not apply, e.g. IS on DINOv2, are left out). ``left_out``: a
+    dict that receives what an image folder's sample counts could not support
+    (see ``score_images``), which is then left out instead of raising."""
     from ganbench.metrics import score_images, score_points
 
     if info.kind == "points":
         return score_points(fake, info)
     kwargs = {"n_real": n_real, "data_dir": config.data_dir, "inception_weights": inception_weights,
-              "extractor_weights": extractor_weights}
+              "extractor_weights": extractor_weights, "left_out": left_out}
     if metrics is not None:
         from ganbench.metrics.images import applicable  # modes need a domain classifier, IS class logits
 

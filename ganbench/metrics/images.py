@@ -161,16 +161,22 @@ def _count_problems(n_fake: int, n_real: int, wanted: set, kid_subset_size: int)
     return problems
 
 
-def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int, asked: bool = True) -> set:
-    """Fail before any extraction when a requested metric cannot be computed. Not
-    ``asked`` (every metric that applies): the ones the counts cannot support (a
-    small image folder's KID and NDB) are left out with a warning instead."""
+def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int, leave_out: bool) -> dict[str, str]:
+    """Fail before any extraction when a requested metric cannot be computed, or
+    (``leave_out``) warn and return {metric: why} for those to leave out."""
     problems = _count_problems(n_fake, n_real, wanted, kid_subset_size)
-    if problems and asked:
+    if problems and not leave_out:
         raise MetricError(next(iter(problems.values())))
     for message in problems.values():
         warnings.warn(f"left out: {message}", GanbenchWarning, stacklevel=3)
-    return wanted - problems.keys()
+    return problems
+
+
+def _result_key(metric: str, name: str) -> str:
+    """A metric group named as the record keys its numbers: ``kid/<ext>``, ``fd/<ext>``, ``ndb``."""
+    if metric not in FEATURE_METRICS | {"is"}:
+        return metric
+    return f"{EXTRACTORS.get(name).frechet if metric == 'fid' else metric}/{name}"
 
 
 def score_images(
@@ -185,6 +191,7 @@ def score_images(
     data_dir: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
     extractor_weights: str | os.PathLike | None = None,
+    left_out: dict | None = None,
 ) -> dict[str, float]:
     """Score generated uint8 images ``fake`` [N, C, H, W] against ``dataset``'s ``real_split``.
 
@@ -199,6 +206,12 @@ def score_images(
     and ``class_kl`` (or ``modes`` and ``reverse_kl`` for stacked datasets);
     ``ndb`` (fraction of different bins) and ``jsd``. Raises ``MetricError``
     for empty or too small sample sets, bad weights or missing Inception weights.
+
+    Image folders only (a user's folder may hold few images): a metric the sample
+    counts cannot support (KID, NDB on a small held-out split) is left out with a
+    warning instead of raising, when ``metrics`` is None or ``left_out`` is a dict;
+    ``left_out`` then receives {group: why}, the group keyed as the record keys its
+    numbers (``kid/<ext>``, ``fd/<ext>``, ``precision_recall/<ext>``, ``ndb``).
     """
     if not torch.is_tensor(fake) or fake.dtype != torch.uint8 or fake.dim() != 4:
         raise MetricError(f"generated images must be a uint8 tensor [N, C, H, W], got "
@@ -214,7 +227,12 @@ def score_images(
     real, cache_name = _real_images(dataset, real_split, n_real, data_dir)
     if real.shape[1:] != fake.shape[1:]:
         raise MetricError(f"generated images are {tuple(fake.shape[1:])}, {dataset} images {tuple(real.shape[1:])}")
-    wanted = _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size, asked=metrics is not None)
+    folder = cache_name != dataset  # only datasets whose name does not fix their content have a cache_id
+    problems = _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size,
+                             leave_out=folder and (metrics is None or left_out is not None))
+    wanted -= problems.keys()
+    if left_out is not None:
+        left_out.update({_result_key(m, name): why for m, why in problems.items()})
     out, fake_feats = {}, {}
     if wanted & (FEATURE_METRICS | {"is"}):
         if extractor_weights is None and name == inception.NAME:
