@@ -107,6 +107,40 @@ def test_bicubic_reduction_averages_stripes_and_grey_is_luma(tmp_path):
     assert red.shape == (1, 1, 8, 8) and (red == 76).all()  # 255 * 299 / 1000, ITU-R 601-2 luma
 
 
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
+    import numpy as np
+
+    for name, level in (("a", 40000), ("b", 1000), ("c", 65535)):  # 16-bit levels -> 156, 3, 255 (>> 8)
+        Image.fromarray(np.full((12, 12), level, dtype=np.uint16)).save(tmp_path / f"{name}.png")
+    assert Image.open(tmp_path / "a.png").mode in ("I;16", "I")  # Pillow's modes for a 16-bit grey PNG
+    spec = f"imagefolder:{tmp_path}?size=8&holdout=2"
+    data = torch.cat([load_dataset(spec, split).data for split in ("train", "test")])
+    assert sorted(int(image.unique()) for image in data) == [3, 156, 255]  # not all white
+    rgb = load_dataset(f"{spec}&mode=rgb", "train").data
+    assert rgb.shape[1] == 3 and int(rgb.unique()) in (3, 156, 255)
+
+
+def test_too_large_image_names_pillows_limit(tmp_path, monkeypatch):
+    shapes_folder(tmp_path, n=6)  # 40 x 36 = 1440 pixels, over twice the limit below
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DatasetError, match=r"image too large .*PIL\.Image\.MAX_IMAGE_PIXELS = None"):
+        load_dataset(f"imagefolder:{tmp_path}?holdout=2", "train")
+
+
+def test_mode_detection_closes_every_file(tmp_path):
+    import gc
+    import warnings
+
+    from ganbench.datasets.imagefolder import folder_mode, image_files
+
+    shapes_folder(tmp_path, n=6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert folder_mode(image_files(tmp_path), tmp_path, None) == "rgb"
+        gc.collect()  # an image left open warns when collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 def test_recursive_any_case_extensions_hidden_skipped(tmp_path):
     shapes_folder(tmp_path, n=30)
     (tmp_path / "notes.txt").write_text("not an image")
