@@ -336,9 +336,37 @@ def test_rescoring_keeps_the_leave_out_rule_and_drops_stale_numbers(tmp_path, ti
     assert list(records.runs["outcome"]) == ["finished"] and f"fid/{TINY}" in set(records.finals["metric"])
 
 
+def test_scoring_refuses_a_folder_that_changed_since_training(tmp_path, tiny_extractor, monkeypatch):
+    from ganbench.core.record import read_record
+    from ganbench.evaluation.evaluate import evaluate_run
+
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    levels_folder(here / "imgs", 30)
+    levels_folder(elsewhere / "imgs", 31)  # the same relative name, other content
+    monkeypatch.chdir(here)
+    out = tmp_path / "run"
+    train(RunConfig(variant="vanilla", dataset="imagefolder:imgs?size=8", seed=0, budget=Budget.parse("2steps", 1),
+                    batch_size=8, width=4, snapshot_fractions=(1.0,)), out)
+    data = read_record(out)["data"]
+    assert data["path"] == str((here / "imgs").resolve())  # absolute, whatever the name was
+    kwargs = {"n_samples": 16, "extractor": tiny_extractor, "snapshots": "last"}
+    Image.new("L", (12, 12), 200).save(here / "imgs" / "000.png")  # one file changed
+    current = load_dataset("imagefolder:imgs?size=8", "test").source["sha256"]
+    with pytest.raises(DatasetError, match=rf"image folder {here / 'imgs'} does not hold the images it was made from "
+                                           rf"\(content sha256 {data['sha256'][:12]}, now {current[:12]}\); "
+                                           r"restore the folder's files .*or retrain"):
+        evaluate_run(out, **kwargs)
+    Image.new("L", (12, 12), 0).save(here / "imgs" / "000.png")  # restored: scores again
+    assert f"fid/{TINY}" in evaluate_run(out, **{**kwargs, "n_samples": 2})["metrics"]
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(DatasetError, match=rf"it was made from {here / 'imgs'}, and the name now resolves to "
+                                           rf"{elsewhere / 'imgs'} \(a relative PATH"):
+        evaluate_run(out, force=True, **kwargs)
+
+
 def test_benchmark_file_and_real_data_row(tmp_path, tiny_extractor):
     from ganbench.config.benchmarks import load_benchmark
-    from ganbench.evaluation.realdata import compute_real_data
+    from ganbench.evaluation.realdata import compute_real_data, ensure_real_data
 
     root = levels_folder(tmp_path / "levels", 40)
     path = tmp_path / "mine.toml"
@@ -349,6 +377,10 @@ def test_benchmark_file_and_real_data_row(tmp_path, tiny_extractor):
     assert bench.run_configs("smoke")[0].dataset == f"imagefolder:{root}?size=8&holdout=10"
     row = compute_real_data(bench, "smoke")
     assert row["metrics"][f"fid/{TINY}"] >= 0 and row["eval"]["n_samples"] == 20
+    ensure_real_data([bench], "smoke", tmp_path / "out")
+    Image.new("L", (12, 12), 255).save(root / "000.png")  # the folder changes under a written row
+    with pytest.raises(DatasetError, match=r"real-data row .*real-data.json: image folder .* does not hold the images"):
+        ensure_real_data([bench], "smoke", tmp_path / "out")
     path.write_text(path.read_text().replace("n_samples = 20", "n_samples = 31"))
     with pytest.raises(GanbenchError, match=r"train split has 30 images, 31 asked for .*add images to the folder"):
         compute_real_data(load_benchmark(path), "smoke")

@@ -195,7 +195,8 @@ def _load(spec: FolderSpec, fingerprint: tuple) -> dict[str, DataSplit]:
         data = torch.from_numpy(np.stack([a for a, k in zip(arrays, keep) if k]))
         info = DatasetInfo(name=f"{PREFIX}:{spec.root}", kind="images", shape=(channels, spec.size, spec.size),
                            num_modes=0, cache_id=cache_id)
-        source = {"source": f"image folder {root}", "images": len(data), "folder_images": len(files), "sha256": sha,
+        source = {"source": f"image folder {root}", "path": str(root), "images": len(data),
+                  "folder_images": len(files), "sha256": sha,
                   "size": spec.size, "mode": mode, "holdout": spec.holdout, "filter": "centre square, PIL BICUBIC"}
         splits[split] = DataSplit(data, torch.zeros(len(data), dtype=torch.int64), info, source)
     return splits
@@ -207,6 +208,21 @@ def load_folder(spec: FolderSpec, split: str) -> DataSplit:
     fingerprint = tuple((p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns)
                         for p in image_files(root) for st in [p.stat()])
     return _load(spec, fingerprint)[split]
+
+
+def check_unchanged(recorded: dict, current: DataSplit, what: str) -> None:
+    """Refuse to score ``what`` (a run, a real-data row) against a folder that no longer
+    holds the images it was made from. ``recorded``: its record's ``data`` entry
+    (``sha256``, and ``path``: the absolute folder, as resolved when it was made)."""
+    old, new = recorded.get("sha256"), current.source.get("sha256")
+    if not old or not new or old == new:
+        return
+    old_path, new_path = recorded.get("path"), current.source.get("path")
+    moved = (f"; it was made from {old_path}, and the name now resolves to {new_path} (a relative PATH "
+             "from another working directory? run from the one it was made in)") if old_path != new_path else ""
+    raise DatasetError(f"{what}: image folder {new_path} does not hold the images it was made from (content "
+                       f"sha256 {old[:12]}, now {new[:12]}){moved}; restore the folder's files as they were, "
+                       "or retrain on the folder as it is now")
 
 
 @DATASETS.register_family(PREFIX, FORM)

@@ -60,7 +60,12 @@ def evaluate_run(
     if not record["snapshots"]:
         raise GanbenchError(f"{run_dir}: run has no snapshots to score (it diverged before its first budget fraction)")
     config = from_mapping(RunConfig, record["config"], f"{run_dir}/record.json config")
-    info = load_dataset(config.dataset, "test", config.data_dir).info
+    test = load_dataset(config.dataset, "test", config.data_dir)
+    info = test.info
+    if info.cache_id:  # an image folder: its files may have changed since training
+        from ganbench.datasets.imagefolder import check_unchanged
+
+        check_unchanged(record.get("data") or {}, test, f"run {run_dir}")
     chosen = record["snapshots"] if snapshots == "all" else record["snapshots"][-1:]
     todo = [s for s in chosen if force or not s["metrics"] or _lacks(s["metrics"], extractor, info)]
     generator = _build_generator(config, info)  # once per run: each snapshot only loads its weights
