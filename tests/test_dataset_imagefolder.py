@@ -14,12 +14,14 @@ from PIL import Image, ImageDraw
 from torch_fidelity import FeatureExtractorBase
 
 from ganbench.cli import main
+from ganbench.config.run import Budget, RunConfig
 from ganbench.core.errors import ConfigError, DatasetError, GanbenchError, UnknownNameError
 from ganbench.datasets import DATASETS, load_dataset
 from ganbench.datasets.imagefolder import held_out, parse_spec
 from ganbench.extractors import ExtractorSpec, register_extractor
 from ganbench.extractors.core import EXTRACTORS
 from ganbench.extractors.errors import MetricError
+from ganbench.training.trainer import train
 
 TINY = "tiny-colour-test"
 COLOURS = [(230, 40, 40), (40, 200, 60), (50, 60, 220)]
@@ -103,6 +105,40 @@ def test_bicubic_reduction_averages_stripes_and_grey_is_luma(tmp_path):
         Image.new("RGB", (20, 20), (255, 0, 0)).save(tmp_path / "r" / f"{name}.png")
     red = load_dataset(f"imagefolder:{tmp_path / 'r'}?size=8&mode=grey&holdout=2", "train").data
     assert red.shape == (1, 1, 8, 8) and (red == 76).all()  # 255 * 299 / 1000, ITU-R 601-2 luma
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
+    import numpy as np
+
+    for name, level in (("a", 40000), ("b", 1000), ("c", 65535)):  # 16-bit levels -> 156, 3, 255 (>> 8)
+        Image.fromarray(np.full((12, 12), level, dtype=np.uint16)).save(tmp_path / f"{name}.png")
+    assert Image.open(tmp_path / "a.png").mode in ("I;16", "I")  # Pillow's modes for a 16-bit grey PNG
+    spec = f"imagefolder:{tmp_path}?size=8&holdout=2"
+    data = torch.cat([load_dataset(spec, split).data for split in ("train", "test")])
+    assert sorted(int(image.unique()) for image in data) == [3, 156, 255]  # not all white
+    rgb = load_dataset(f"{spec}&mode=rgb", "train").data
+    assert rgb.shape[1] == 3 and int(rgb.unique()) in (3, 156, 255)
+
+
+def test_too_large_image_names_pillows_limit(tmp_path, monkeypatch):
+    shapes_folder(tmp_path, n=6)  # 40 x 36 = 1440 pixels, over twice the limit below
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(DatasetError, match=r"image too large .*PIL\.Image\.MAX_IMAGE_PIXELS = None"):
+        load_dataset(f"imagefolder:{tmp_path}?holdout=2", "train")
+
+
+def test_mode_detection_closes_every_file(tmp_path):
+    import gc
+    import warnings
+
+    from ganbench.datasets.imagefolder import folder_mode, image_files
+
+    shapes_folder(tmp_path, n=6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert folder_mode(image_files(tmp_path), tmp_path, None) == "rgb"
+        gc.collect()  # an image left open warns when collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def test_recursive_any_case_extensions_hidden_skipped(tmp_path):
@@ -259,9 +295,78 @@ def test_cli_train_then_score(tmp_path, tiny_extractor):
     assert f"kid/{TINY}" not in record["metrics"] and "ndb" not in record["metrics"]
 
 
+def test_rescoring_keeps_the_leave_out_rule_and_drops_stale_numbers(tmp_path, tiny_extractor):
+    """A second extractor on a scored folder run leaves KID out as the first scoring
+    did (no error); --force replaces what it re-scores, left-out numbers included;
+    the record says what was left out and why, and the report still reads it."""
+    from ganbench.core.record import read_record, write_record
+    from ganbench.evaluation.evaluate import evaluate_run
+    from ganbench.report.load import load_records
+
+    other = TINY + "-2"
+    spec = EXTRACTORS.get(TINY)
+    register_extractor(ExtractorSpec(name=other, feature_layer="features", logits_layer="logits",
+                                     resolve_weights=spec.resolve_weights, check_weights=lambda p: None,
+                                     prepare=lambda image: image), TinyExtractor)
+    out = tmp_path / "runs" / "mine"
+    train(RunConfig(variant="vanilla", dataset=f"imagefolder:{shapes_folder(tmp_path / 'shapes', n=60)}?size=8",
+                    seed=0, budget=Budget.parse("2steps", 1), batch_size=8, width=4, snapshot_fractions=(1.0,)), out)
+    kwargs = {"n_samples": 64, "snapshots": "last"}
+    try:
+        with pytest.warns(UserWarning, match="left out: KID subset size"):
+            evaluate_run(out, extractor=TINY, **kwargs)
+        with pytest.warns(UserWarning, match="left out: KID subset size"):
+            evaluate_run(out, extractor=other, **kwargs)  # the explicit feature-metric list of this path
+    finally:
+        EXTRACTORS.unregister(other)
+    snap = read_record(out)["snapshots"][-1]
+    assert {f"fid/{TINY}", f"fid/{other}", f"precision/{other}"} <= set(snap["metrics"])
+    assert set(snap["left_out"]) == {f"kid/{TINY}", "ndb", f"kid/{other}"}
+    assert "KID subset size 1000 exceeds the samples (64 generated, 6 real)" in snap["left_out"][f"kid/{TINY}"]
+    # As if an earlier scoring had had the samples for them: a forced re-score leaves them out, so drops them.
+    record = read_record(out)
+    record["snapshots"][-1]["metrics"].update({f"kid/{TINY}": 99.0, "ndb": 0.5, f"fid/{TINY}": -1.0})
+    write_record(out, record)
+    with pytest.warns(UserWarning, match="left out"):
+        record = evaluate_run(out, extractor=TINY, force=True, **kwargs)
+    metrics = record["snapshots"][-1]["metrics"]
+    assert f"kid/{TINY}" not in metrics and "ndb" not in metrics and metrics[f"fid/{TINY}"] > 0
+    assert f"fid/{other}" in metrics and f"kid/{TINY}" in record["snapshots"][-1]["left_out"]
+    records = load_records(tmp_path)  # the report reads metrics only: the left_out entry is not one
+    assert list(records.runs["outcome"]) == ["finished"] and f"fid/{TINY}" in set(records.finals["metric"])
+
+
+def test_scoring_refuses_a_folder_that_changed_since_training(tmp_path, tiny_extractor, monkeypatch):
+    from ganbench.core.record import read_record
+    from ganbench.evaluation.evaluate import evaluate_run
+
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    levels_folder(here / "imgs", 30)
+    levels_folder(elsewhere / "imgs", 31)  # the same relative name, other content
+    monkeypatch.chdir(here)
+    out = tmp_path / "run"
+    train(RunConfig(variant="vanilla", dataset="imagefolder:imgs?size=8", seed=0, budget=Budget.parse("2steps", 1),
+                    batch_size=8, width=4, snapshot_fractions=(1.0,)), out)
+    data = read_record(out)["data"]
+    assert data["path"] == str((here / "imgs").resolve())  # absolute, whatever the name was
+    kwargs = {"n_samples": 16, "extractor": tiny_extractor, "snapshots": "last"}
+    Image.new("L", (12, 12), 200).save(here / "imgs" / "000.png")  # one file changed
+    current = load_dataset("imagefolder:imgs?size=8", "test").source["sha256"]
+    with pytest.raises(DatasetError, match=rf"image folder {here / 'imgs'} does not hold the images it was made from "
+                                           rf"\(content sha256 {data['sha256'][:12]}, now {current[:12]}\); "
+                                           r"restore the folder's files .*or retrain"):
+        evaluate_run(out, **kwargs)
+    Image.new("L", (12, 12), 0).save(here / "imgs" / "000.png")  # restored: scores again
+    assert f"fid/{TINY}" in evaluate_run(out, **{**kwargs, "n_samples": 2})["metrics"]
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(DatasetError, match=rf"it was made from {here / 'imgs'}, and the name now resolves to "
+                                           rf"{elsewhere / 'imgs'} \(a relative PATH"):
+        evaluate_run(out, force=True, **kwargs)
+
+
 def test_benchmark_file_and_real_data_row(tmp_path, tiny_extractor):
     from ganbench.config.benchmarks import load_benchmark
-    from ganbench.evaluation.realdata import compute_real_data
+    from ganbench.evaluation.realdata import compute_real_data, ensure_real_data
 
     root = levels_folder(tmp_path / "levels", 40)
     path = tmp_path / "mine.toml"
@@ -272,6 +377,10 @@ def test_benchmark_file_and_real_data_row(tmp_path, tiny_extractor):
     assert bench.run_configs("smoke")[0].dataset == f"imagefolder:{root}?size=8&holdout=10"
     row = compute_real_data(bench, "smoke")
     assert row["metrics"][f"fid/{TINY}"] >= 0 and row["eval"]["n_samples"] == 20
+    ensure_real_data([bench], "smoke", tmp_path / "out")
+    Image.new("L", (12, 12), 255).save(root / "000.png")  # the folder changes under a written row
+    with pytest.raises(DatasetError, match=r"real-data row .*real-data.json: image folder .* does not hold the images"):
+        ensure_real_data([bench], "smoke", tmp_path / "out")
     path.write_text(path.read_text().replace("n_samples = 20", "n_samples = 31"))
     with pytest.raises(GanbenchError, match=r"train split has 30 images, 31 asked for .*add images to the folder"):
         compute_real_data(load_benchmark(path), "smoke")

@@ -111,6 +111,8 @@ def test_stacked_dataset_modes(fmnist_test):
         (torch.zeros(10, 1, 28, 28), {}, "uint8"),
         (torch.zeros(10, 1, 32, 32, dtype=torch.uint8), {"metrics": ("fid",)}, r"\(1, 28, 28\)"),
         (torch.zeros(100, 1, 28, 28, dtype=torch.uint8), {"metrics": ("kid",)}, "kid_subset_size"),
+        # all metrics (None): only an image folder may have KID left out; Fashion-MNIST raises
+        (torch.zeros(100, 1, 28, 28, dtype=torch.uint8), {"metrics": None}, "kid_subset_size"),
         (torch.zeros(5, 1, 28, 28, dtype=torch.uint8), {"metrics": ("is",)}, "is needs"),
         (torch.zeros(10, 1, 28, 28, dtype=torch.uint8), {"metrics": ("fd",)}, "unknown image metric"),
         (torch.zeros(10, 1, 28, 28, dtype=torch.uint8), {"n_real": 10**6}, "n_real"),

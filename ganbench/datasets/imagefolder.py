@@ -10,7 +10,8 @@
   multiple of 4 from 8 to 256 (28, 32 and 64 are the usual ones).
 - ``mode``: ``grey`` (1 channel; colour files by Pillow's ITU-R 601-2 luma) or
   ``rgb`` (3 channels; grey files repeated). Default: the folder's own, which
-  must then be the same for every file. Alpha channels are dropped.
+  must then be the same for every file. Alpha channels are dropped; 16-bit grey
+  PNGs are scaled to 8 bits (value >> 8), not clipped.
 - ``holdout`` (default 0.1): the test split, the images scored against and the
   real-data row's reference: a fraction of the folder (``round(fraction x N)``
   images) or a whole number of images. Files are ranked by the sha256 of their
@@ -116,7 +117,12 @@ def _open(path: Path, data: Optional[bytes] = None) -> Image.Image:
         if data is not None:
             image.load()  # decodes every byte: a truncated file fails here, not later
         return image
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # an OSError-like refusal, but the fix is another one
+        raise DatasetError(f"{path}: image too large ({exc}); Pillow refuses images over twice "
+                           f"PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS} pixels) as a decompression-bomb "
+                           "guard: shrink the file, or raise the limit before loading (in Python: "
+                           "import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = None, for files you trust)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot be read as an image ({exc}); the file is truncated or not a "
                            "PNG/JPEG: re-export it, or delete it from the folder") from None
 
@@ -127,7 +133,8 @@ def folder_mode(files: list[Path], root: Path, declared: Optional[str]) -> str:
         return declared
     first: dict[str, Path] = {}
     for path in files:
-        first.setdefault(_kind(_open(path).getbands()), path)
+        with _open(path) as image:  # headers only; closed at once, not when collected
+            first.setdefault(_kind(image.getbands()), path)
     if len(first) > 1:
         raise DatasetError(f"image folder {root} mixes grey and colour images (e.g. {first['grey']} is grey, "
                            f"{first['rgb']} is colour); declare one: {PREFIX}:{root}?mode=grey or ?mode=rgb")
@@ -136,6 +143,9 @@ def folder_mode(files: list[Path], root: Path, declared: Optional[str]) -> str:
 
 def to_array(image: Image.Image, size: int, mode: str) -> np.ndarray:
     """One decoded image -> uint8 [C, size, size]: convert, centre-crop to a square, resize (BICUBIC)."""
+    if image.mode.startswith("I"):  # 16-bit grey (I;16, or I): convert("L") would clip all above 255 to white
+        wide = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+        image = Image.fromarray((wide >> 8).astype(np.uint8))  # 2-D uint8: mode L
     image = image.convert(MODES[mode])
     width, height = image.size
     side = min(width, height)
@@ -173,7 +183,8 @@ def _load(spec: FolderSpec, fingerprint: tuple) -> dict[str, DataSplit]:
         for path, rel in zip(files, relpaths):
             data = path.read_bytes()
             digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
-            arrays.append(to_array(_open(path, data), spec.size, mode))
+            with _open(path, data) as image:
+                arrays.append(to_array(image, spec.size, mode))
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
     sha = digest.hexdigest()
@@ -184,7 +195,8 @@ def _load(spec: FolderSpec, fingerprint: tuple) -> dict[str, DataSplit]:
         data = torch.from_numpy(np.stack([a for a, k in zip(arrays, keep) if k]))
         info = DatasetInfo(name=f"{PREFIX}:{spec.root}", kind="images", shape=(channels, spec.size, spec.size),
                            num_modes=0, cache_id=cache_id)
-        source = {"source": f"image folder {root}", "images": len(data), "folder_images": len(files), "sha256": sha,
+        source = {"source": f"image folder {root}", "path": str(root), "images": len(data),
+                  "folder_images": len(files), "sha256": sha,
                   "size": spec.size, "mode": mode, "holdout": spec.holdout, "filter": "centre square, PIL BICUBIC"}
         splits[split] = DataSplit(data, torch.zeros(len(data), dtype=torch.int64), info, source)
     return splits
@@ -196,6 +208,21 @@ def load_folder(spec: FolderSpec, split: str) -> DataSplit:
     fingerprint = tuple((p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns)
                         for p in image_files(root) for st in [p.stat()])
     return _load(spec, fingerprint)[split]
+
+
+def check_unchanged(recorded: dict, current: DataSplit, what: str) -> None:
+    """Refuse to score ``what`` (a run, a real-data row) against a folder that no longer
+    holds the images it was made from. ``recorded``: its record's ``data`` entry
+    (``sha256``, and ``path``: the absolute folder, as resolved when it was made)."""
+    old, new = recorded.get("sha256"), current.source.get("sha256")
+    if not old or not new or old == new:
+        return
+    old_path, new_path = recorded.get("path"), current.source.get("path")
+    moved = (f"; it was made from {old_path}, and the name now resolves to {new_path} (a relative PATH "
+             "from another working directory? run from the one it was made in)") if old_path != new_path else ""
+    raise DatasetError(f"{what}: image folder {new_path} does not hold the images it was made from (content "
+                       f"sha256 {old[:12]}, now {new[:12]}){moved}; restore the folder's files as they were, "
+                       "or retrain on the folder as it is now")
 
 
 @DATASETS.register_family(PREFIX, FORM)

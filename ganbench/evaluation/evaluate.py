@@ -29,6 +29,8 @@ DEFAULT_IMAGE_SAMPLES = 10_000  # Lucic et al. 2018: 10k generated vs 10k test i
 # cheap curve metrics; the final snapshot gets every metric (KID's 100 subsets
 # and precision/recall's k-NN dominate scoring time on a CPU).
 CURVE_METRICS = ("fid", "is", "modes")
+#: The keys of the metric groups that name no extractor (what a forced re-score replaces).
+UNNAMED_KEYS = {"modes": ("classes_covered", "class_kl", "modes", "reverse_kl"), "ndb": ("ndb", "jsd")}
 
 
 def evaluate_run(
@@ -59,7 +61,12 @@ def evaluate_run(
     if not record["snapshots"]:
         raise GanbenchError(f"{run_dir}: run has no snapshots to score (it diverged before its first budget fraction)")
     config = from_mapping(RunConfig, record["config"], f"{run_dir}/record.json config")
-    info = load_dataset(config.dataset, "test", config.data_dir).info
+    test = load_dataset(config.dataset, "test", config.data_dir)
+    info = test.info
+    if info.cache_id:  # an image folder: its files may have changed since training
+        from ganbench.datasets.imagefolder import check_unchanged
+
+        check_unchanged(record.get("data") or {}, test, f"run {run_dir}")
     chosen = record["snapshots"] if snapshots == "all" else record["snapshots"][-1:]
     todo = [s for s in chosen if force or not s["metrics"] or _lacks(s["metrics"], extractor, info)]
     generator = _build_generator(config, info)  # once per run: each snapshot only loads its weights
@@ -71,9 +78,16 @@ def evaluate_run(
             from ganbench.metrics.images import FEATURE_METRICS, IMAGE_METRICS
 
             metrics = [m for m in (metrics or IMAGE_METRICS) if m in FEATURE_METRICS]
-        snap["metrics"] = {**snap["metrics"], **score(
-            fake, config, info, n_real=n_real, extractor=extractor, metrics=metrics,
-            inception_weights=inception_weights, extractor_weights=extractor_weights)}
+        left_out = {}  # the metrics a small image folder cannot support are left out, as a first scoring does
+        scores = score(fake, config, info, n_real=n_real, extractor=extractor, metrics=metrics,
+                       inception_weights=inception_weights, extractor_weights=extractor_weights, left_out=left_out)
+        old_scores, old_left_out = snap["metrics"], snap.get("left_out") or {}
+        if force:  # a number re-scored, or left out now, must not keep its old value
+            old_scores, old_left_out = (_unscored(d, config, info, extractor, metrics) for d in (old_scores, old_left_out))
+        snap["metrics"] = {**old_scores, **scores}
+        snap.pop("left_out", None)
+        if old_left_out or left_out:  # what was not computed, and why (a record key of its own: metrics stay numbers)
+            snap["left_out"] = {**old_left_out, **left_out}
         snap["scoring_seconds"] = scoring_seconds(wall, cpu)
         _update_outcome(record)
         write_record(run_dir, record)
@@ -95,6 +109,18 @@ def scoring_seconds(wall_start: float, cpu_start: float) -> dict[str, float]:
     return {"wall": round(time.perf_counter() - wall_start, 3), "cpu": round(time.process_time() - cpu_start, 3)}
 
 
+def _unscored(old: dict, config: RunConfig, info, extractor: Optional[str], metrics) -> dict:
+    """``old`` less what a forced score with ``extractor`` and ``metrics`` (None: all)
+    recomputes: the extractor's keys and the extractor-free groups it scores."""
+    if info.kind == "points":
+        return {}
+    from ganbench.metrics.images import IMAGE_METRICS, extractor_for
+
+    name = extractor_for(config.dataset, extractor)
+    unnamed = {k for group in (metrics or IMAGE_METRICS) for k in UNNAMED_KEYS.get(group, ())}
+    return {k: v for k, v in old.items() if not k.endswith(f"/{name}") and k not in unnamed}
+
+
 def _build_generator(config: RunConfig, info):
     generator, _ = build_models(info, width=config.width, z_dim=config.z_dim, d_norm=config.d_norm, config=config)
     return generator
@@ -112,16 +138,18 @@ def snapshot_samples(run_dir: Path, snap: dict, config: RunConfig, info, n_sampl
 
 
 def score(fake, config: RunConfig, info, *, n_real=None, extractor=None, inception_weights=None,
-          extractor_weights=None, metrics=None) -> dict[str, float]:
+          extractor_weights=None, metrics=None, left_out=None) -> dict[str, float]:
     """Metrics for one sample set: mode metrics for 2-D data, fidelity + modes for
     images (``metrics``: a subset of metric groups, None for all that apply;
-    groups that do not apply, e.g. IS on DINOv2, are left out)."""
+    groups that do not apply, e.g. IS on DINOv2, are left out). ``left_out``: a
+    dict that receives what an image folder's sample counts could not support
+    (see ``score_images``), which is then left out instead of raising."""
     from ganbench.metrics import score_images, score_points
 
     if info.kind == "points":
         return score_points(fake, info)
     kwargs = {"n_real": n_real, "data_dir": config.data_dir, "inception_weights": inception_weights,
-              "extractor_weights": extractor_weights}
+              "extractor_weights": extractor_weights, "left_out": left_out}
     if metrics is not None:
         from ganbench.metrics.images import applicable  # modes need a domain classifier, IS class logits
 

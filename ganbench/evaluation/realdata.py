@@ -70,10 +70,20 @@ def compute_real_data(benchmark, profile: str, data_dir: Optional[str] = None) -
             kwargs["extractor"] = e.extractor
         metrics = score_images(real, benchmark.dataset, **kwargs)
         what = f"{n} train images (seeded subset) against {e.n_real or 'all'} test images"
-    return {"schema": REAL_SCHEMA, "kind": "real-data", "benchmark": benchmark.name,
-            "dataset": benchmark.dataset, "profile": profile, "what": what,
-            "eval": {"n_samples": n, "n_real": e.n_real, "extractor": e.extractor},
-            "metrics": metrics}
+    found = {"schema": REAL_SCHEMA, "kind": "real-data", "benchmark": benchmark.name,
+             "dataset": benchmark.dataset, "profile": profile, "what": what,
+             "eval": {"n_samples": n, "n_real": e.n_real, "extractor": e.extractor},
+             "metrics": metrics}
+    if info.cache_id:  # an image folder: which content the row was scored on (see ensure_real_data)
+        found["data"] = _folder_source(benchmark.dataset, data_dir)
+    return found
+
+
+def _folder_source(dataset: str, data_dir) -> dict:
+    from ganbench.datasets import load_dataset  # memoised: the folder is read once per process
+
+    source = load_dataset(dataset, "test", data_dir).source
+    return {"sha256": source["sha256"], "path": source["path"]}
 
 
 def declared(benchmark, profile: str, expected_runs=None) -> dict:
@@ -107,10 +117,17 @@ def ensure_real_data(benchmarks, profile: str, out: Path, data_dir: Optional[str
         e = bench.profile(profile).eval
         wanted = {"n_samples": e.n_samples, "n_real": e.n_real, "extractor": e.extractor}
         try:
-            if json.loads(path.read_text()).get("eval") == wanted:
-                continue
-        except (OSError, ValueError, AttributeError):
-            pass
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            found = None
+        if isinstance(found, dict) and found.get("eval") == wanted:
+            if isinstance(found.get("data"), dict):  # scored on an image folder: is it still the same?
+                from ganbench.datasets import load_dataset
+                from ganbench.datasets.imagefolder import check_unchanged
+
+                check_unchanged(found["data"], load_dataset(bench.dataset, "test", data_dir),
+                                f"real-data row {path}")
+            continue
         atomic_write_json(path, compute_real_data(bench, profile, data_dir))
         written.append(path)
     return written

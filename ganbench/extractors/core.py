@@ -38,7 +38,8 @@ class ExtractorSpec:
     its features; "fid" where the literature calls it FID, "fd" for networks whose
     distance is reported under its own name (FD_DINOv2), so it never shares a
     column or a ranking with FID. ``network``: the torch-fidelity registry name
-    of the class to build (default: ``name``).
+    of the class to build (default: ``name``). ``preprocessing``: a tag naming
+    how images are resized and normalised for it, part of its cache keys.
     """
 
     name: str
@@ -52,6 +53,12 @@ class ExtractorSpec:
     batch_size: int = 64
     frechet: str = "fid"
     network: Optional[str] = None
+    preprocessing: str = ""
+
+    @property
+    def cache_name(self) -> str:
+        """The extractor's part of feature-cache keys: its name and preprocessing tag."""
+        return f"{self.name}-{self.preprocessing}" if self.preprocessing else self.name
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -117,6 +124,7 @@ register_extractor(
         batch_size=64,
         frechet="fd",
         network=dinov2.TORCH_FIDELITY_NAME,
+        preprocessing=dinov2.PREPROCESSING,
     ),
     dinov2.Dinov2Extractor,
 )

@@ -3,11 +3,16 @@ torch-fidelity's DINOv2 extractor, for the Frechet distance Stein et al. (NeurIP
 2023, "Exposing flaws of generative model evaluation metrics") recommend in place
 of Inception's.
 
-Input: torch-fidelity's ``FeatureExtractorDinoV2.forward`` is used unchanged. It
-takes uint8 images (0..255, as ganbench's samples are), resizes them to 224 x 224
-itself (TF1-compatible bilinear) and normalises with the ImageNet mean and std;
-its one feature, ``"dinov2"``, is the 1024-d class token. Grey images are repeated
-to 3 channels first (``to_rgb``), as for Inception. The network has no class
+Input: dgm-eval's preprocessing (layer6ai-labs/dgm-eval, the code of Stein et al.),
+not torch-fidelity's. dgm-eval resizes the uint8 PIL image to 224 x 224 with PIL's
+BICUBIC (antialiased when shrinking), then scales to [0, 1] and normalises with the
+ImageNet mean and std; torch-fidelity's forward resizes float 0..255 bilinearly
+(TF1-compatible, no antialias), which gives other features and so another FD.
+``Dinov2Extractor.forward`` does dgm-eval's steps in torch (``preprocess``):
+bicubic with antialias (the same a = -0.5 kernel as PIL's), in PIL's two passes
+with its uint8 rounding and clamping; it differs from PIL only by kernel rounding
+(at most 1 level; see docs/methodology.md). The one feature, ``"dinov2"``, is the 1024-d class token.
+Grey images are repeated to 3 channels first (``to_rgb``), as for Inception. The network has no class
 logits, so there is no IS on it: the feature metrics only.
 
 Weights: torch-fidelity 0.4 only loads DINOv2 through ``torch.hub.load`` (code
@@ -46,6 +51,12 @@ HUB_ENTRY = "dinov2_vitl14"  # torch-fidelity's MODEL_METADATA[NAME]
 WEIGHTS_URL = f"https://dl.fbaipublicfiles.com/dinov2/{HUB_ENTRY}/{HUB_ENTRY}_pretrain.pth"
 WEIGHTS_FILENAME = WEIGHTS_URL.rsplit("/", 1)[-1]
 FEATURE_DIM = 1024  # ViT-L's embedding width: the class token's size
+INPUT_SIZE = 224  # DINOv2's training resolution, dgm-eval's Resize((224, 224))
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Names the preprocessing in the real-feature cache keys: features from another
+#: resize (e.g. torch-fidelity's bilinear one, before this tag) are never reused.
+PREPROCESSING = "dgm-eval-bicubic-v1"
 #: Keys every DINOv2 ViT state dict has; a file without them is not one.
 _REQUIRED_KEYS = ("cls_token", "pos_embed", "patch_embed.proj.weight")
 
@@ -123,9 +134,30 @@ def build_network() -> torch.nn.Module:
                               f"or clone https://github.com/{HUB_REPO} into {local}") from exc
 
 
+def _bicubic_uint8(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """Antialiased bicubic resize (PIL's a = -0.5 kernel), rounded and clamped to 0..255."""
+    x = torch.nn.functional.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+    return x.round().clamp(0, 255)
+
+
+def preprocess(x: Tensor) -> Tensor:
+    """uint8 [N, 3, H, W] -> the ViT's input, as dgm-eval's transform makes it:
+    PIL's BICUBIC resize to 224 x 224, scaled to [0, 1], ImageNet-normalised.
+
+    PIL resizes in two passes, widths first, and keeps the intermediate image in
+    uint8; so does this (rounded and clamped after each pass). One float pass
+    instead differs from PIL by up to 21 levels on noisy 28 x 28 upscales (the
+    clipped overshoot); two passes by at most 1 (docs/methodology.md)."""
+    x = _bicubic_uint8(x.float(), (x.shape[2], INPUT_SIZE))
+    x = _bicubic_uint8(x, (INPUT_SIZE, INPUT_SIZE)) / 255
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
 class Dinov2Extractor(FeatureExtractorDinoV2):
-    """torch-fidelity's DINOv2 extractor (its ``forward``: resize, normalise, class
-    token) around a network ganbench loads from a given weights file."""
+    """torch-fidelity's DINOv2 extractor around a network ganbench loads from a
+    given weights file, fed with dgm-eval's preprocessing (``preprocess``)."""
 
     def __init__(self, name, features_list, feature_extractor_weights_path=None, **kwargs):
         # FeatureExtractorDinoV2.__init__ would call torch.hub with weights of its own
@@ -143,6 +175,14 @@ class Dinov2Extractor(FeatureExtractorDinoV2):
         self.model = model.float()
         self.requires_grad_(False)
         self.eval()
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        """uint8 [N, 3, H, W] -> (class token,), as torch-fidelity's forward returns it."""
+        if not (torch.is_tensor(x) and x.dtype == torch.uint8 and x.dim() == 4 and x.shape[1] == 3):
+            raise MetricError(f"{NAME}: expects uint8 [N, 3, H, W] images, got "
+                              f"{getattr(x, 'dtype', type(x))} {tuple(getattr(x, 'shape', ()))}")
+        out = {"dinov2": self.model(preprocess(x)).to(torch.float32)}
+        return tuple(out[f] for f in self.features_list)
 
 
 def to_rgb(images: Tensor) -> Tensor:

@@ -66,7 +66,7 @@ def _real_entry(real: Tensor, dataset: str, split: str, ext: LoadedExtractor) ->
             entry["classes"] = feats[ext.spec.logits_layer].argmax(dim=1)
         return entry
 
-    key = cache.cache_key(dataset, split, len(real), ext.spec.name, ext.weights_sha256)
+    key = cache.cache_key(dataset, split, len(real), ext.spec.cache_name, ext.weights_sha256)
     return cache.load_or_compute(key, compute)
 
 
@@ -77,7 +77,7 @@ def _real_radii(real: dict, dataset: str, split: str, ext: LoadedExtractor, metr
     n_real never reuses a stale entry."""
     radii_of = {"precision_recall": (fidelity.prc_radii, "prc"), "density_coverage": (fidelity.dc_radii, "dc")}
     fn, tag = radii_of[metric]
-    key = cache.cache_key(dataset, split, len(real["features"]), f"{ext.spec.name}-{tag}-radii-k{k}", ext.weights_sha256)
+    key = cache.cache_key(dataset, split, len(real["features"]), f"{ext.spec.cache_name}-{tag}-radii-k{k}", ext.weights_sha256)
     return cache.load_or_compute(key, lambda: {"radii": fn(real["features"], k)})["radii"]
 
 
@@ -162,16 +162,22 @@ def _count_problems(n_fake: int, n_real: int, wanted: set, kid_subset_size: int)
     return problems
 
 
-def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int, asked: bool = True) -> set:
-    """Fail before any extraction when a requested metric cannot be computed. Not
-    ``asked`` (every metric that applies): the ones the counts cannot support (a
-    small image folder's KID and NDB) are left out with a warning instead."""
+def _check_counts(n_fake: int, n_real: int, wanted: set, kid_subset_size: int, leave_out: bool) -> dict[str, str]:
+    """Fail before any extraction when a requested metric cannot be computed, or
+    (``leave_out``) warn and return {metric: why} for those to leave out."""
     problems = _count_problems(n_fake, n_real, wanted, kid_subset_size)
-    if problems and asked:
+    if problems and not leave_out:
         raise MetricError(next(iter(problems.values())))
     for message in problems.values():
         warnings.warn(f"left out: {message}", GanbenchWarning, stacklevel=3)
-    return wanted - problems.keys()
+    return problems
+
+
+def _result_key(metric: str, name: str) -> str:
+    """A metric group named as the record keys its numbers: ``kid/<ext>``, ``fd/<ext>``, ``ndb``."""
+    if metric not in FEATURE_METRICS | {"is"}:
+        return metric
+    return f"{EXTRACTORS.get(name).frechet if metric == 'fid' else metric}/{name}"
 
 
 def score_images(
@@ -186,6 +192,7 @@ def score_images(
     data_dir: str | os.PathLike | None = None,
     inception_weights: str | os.PathLike | None = None,
     extractor_weights: str | os.PathLike | None = None,
+    left_out: dict | None = None,
 ) -> dict[str, float]:
     """Score generated uint8 images ``fake`` [N, C, H, W] against ``dataset``'s ``real_split``.
 
@@ -200,6 +207,12 @@ def score_images(
     and ``class_kl`` (or ``modes`` and ``reverse_kl`` for stacked datasets);
     ``ndb`` (fraction of different bins) and ``jsd``. Raises ``MetricError``
     for empty or too small sample sets, bad weights or missing Inception weights.
+
+    Image folders only (a user's folder may hold few images): a metric the sample
+    counts cannot support (KID, NDB on a small held-out split) is left out with a
+    warning instead of raising, when ``metrics`` is None or ``left_out`` is a dict;
+    ``left_out`` then receives {group: why}, the group keyed as the record keys its
+    numbers (``kid/<ext>``, ``fd/<ext>``, ``precision_recall/<ext>``, ``ndb``).
     """
     if not torch.is_tensor(fake) or fake.dtype != torch.uint8 or fake.dim() != 4:
         raise MetricError(f"generated images must be a uint8 tensor [N, C, H, W], got "
@@ -215,20 +228,25 @@ def score_images(
     real, cache_name = _real_images(dataset, real_split, n_real, data_dir)
     if real.shape[1:] != fake.shape[1:]:
         raise MetricError(f"generated images are {tuple(fake.shape[1:])}, {dataset} images {tuple(real.shape[1:])}")
-    wanted = _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size, asked=metrics is not None)
+    folder = cache_name != dataset  # only datasets whose name does not fix their content have a cache_id
+    problems = _check_counts(fake.shape[0], real.shape[0], wanted, kid_subset_size,
+                             leave_out=folder and (metrics is None or left_out is not None))
+    wanted -= problems.keys()
+    if left_out is not None:
+        left_out.update({_result_key(m, name): why for m, why in problems.items()})
+    if extractor_weights is None and name == inception.NAME:
+        extractor_weights = inception_weights
     # numpy's BLAS (FID's eigenvalues, KID's kernels, k-means) gets torch's thread count,
     # the worker's one-thread policy: its own default, one thread per core, spun
     # idle threads on shared cores (FID's 384-dim eigvals: 0.9 CPU s, 0.04 s on one).
     with threadpool_limits(limits=torch.get_num_threads()):
-        return _score(fake, real, cache_name, dataset, real_split, name, wanted, kid_subset_size, inception_weights)
+        return _score(fake, real, cache_name, dataset, real_split, name, wanted, kid_subset_size, extractor_weights)
 
 
-def _score(fake, real, cache_name, dataset, real_split, name, wanted, kid_subset_size, inception_weights) -> dict:
+def _score(fake, real, cache_name, dataset, real_split, name, wanted, kid_subset_size, extractor_weights) -> dict:
     """score_images after its checks: every metric group in ``wanted``."""
     out, fake_feats = {}, {}
     if wanted & (FEATURE_METRICS | {"is"}):
-        if extractor_weights is None and name == inception.NAME:
-            extractor_weights = inception_weights
         ext = load_extractor(name, extractor_weights)
         fake_feats[name] = extract_features(fake, ext)
         real_entry = _real_entry(real, cache_name, real_split, ext) if wanted & FEATURE_METRICS else None
