@@ -157,3 +157,23 @@ def test_a_sixth_variant_is_one_decorated_class():
         assert record["status"] == "finished" and record["config"]["n_critic"] == 2
     finally:
         VARIANTS.unregister("hinge-test")
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS.names()))
+def test_g_uses_real_says_whether_the_generator_step_draws_a_real_batch(name):
+    """The trainer trusts ``g_uses_real`` to count images seen and fixed packs drawn
+    (trainer, training/packs.py); the generator step must draw exactly that many real
+    batches, one for a variant that pairs fakes with reals (r3gan), none otherwise."""
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    fake = torch.randn(16, 2, requires_grad=True)
+    drawn = []
+
+    def real_batch():
+        drawn.append(1)
+        return torch.randn(16, 2)
+
+    variant = make_variant(name)
+    loss = variant.g_step_loss(critic, fake, real_batch)
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    assert len(drawn) == int(type(variant).g_uses_real)
