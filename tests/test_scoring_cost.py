@@ -92,9 +92,8 @@ def image_run(tmp_path_factory):
     return run_dir
 
 
-@pytest.mark.filterwarnings("ignore:left out")  # 200 samples: KID and NDB left out, on purpose
 def test_each_scored_snapshot_records_its_seconds(image_run):
-    record = evaluate.evaluate_run(image_run, n_samples=200, n_real=200, force=True)
+    record = evaluate.evaluate_run(image_run, n_samples=1000, n_real=1000, force=True)  # KID needs 1000
     assert len(record["snapshots"]) == 2
     for snap in record["snapshots"]:
         cost = snap["scoring_seconds"]
@@ -102,12 +101,11 @@ def test_each_scored_snapshot_records_its_seconds(image_run):
     assert all("scoring_seconds" not in s for s in comparable(record)["snapshots"])  # volatile
 
 
-@pytest.mark.filterwarnings("ignore:left out")
 def test_records_without_scoring_seconds_load_to_the_same_tables(image_run):
     from ganbench.report.load import load_records
 
     results = image_run.parents[3]
-    record = evaluate.evaluate_run(image_run, n_samples=200, n_real=200)  # scored already: unchanged
+    record = evaluate.evaluate_run(image_run, n_samples=1000, n_real=1000)  # scored already: unchanged
     assert all("scoring_seconds" in s for s in record["snapshots"])
     before = load_records(results)
     for snap in record["snapshots"]:
