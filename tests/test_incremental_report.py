@@ -63,3 +63,32 @@ def test_a_stopped_suite_leaves_a_report_of_what_finished_naming_what_is_missing
     assert "*Incomplete: 1 of 1 planned runs missing" in grid and "vanilla/seed0" in grid
     assert "## ring8\n\n*Incomplete" not in text  # the finished benchmark renders as before
     assert (tmp_path / "README.md").read_text() == text  # left as the interrupted suite's report
+
+
+def test_a_benchmark_whose_only_runs_are_still_running_is_reported(tmp_path):
+    """The report written mid-suite meets records of runs still in progress: a
+    benchmark (or variant) with nothing finished yet renders with its runs counted
+    incomplete, not a crash (compute-to-target over no finished run; seen in a
+    suite whose second benchmark had only running records)."""
+    import json
+    import shutil
+
+    from ganbench.report.write import write_report
+
+    source = ROOT / "results" / "runs" / "ring8"
+    target = tmp_path / "runs" / "ring8"
+    target.mkdir(parents=True)
+    for name in ("benchmark.json", "real-data.json"):
+        shutil.copy(source / name, target / name)
+    run = target / "vanilla" / "seed0"
+    run.mkdir(parents=True)
+    record = json.loads((source / "vanilla" / "seed0" / "record.json").read_text())
+    record["status"], record["metrics"] = "running", {}
+    record["snapshots"] = [{**s, "metrics": {}} for s in record["snapshots"][:2]]
+    (run / "record.json").write_text(json.dumps(record))
+
+    write_report(tmp_path, tmp_path / "report")
+    text = (tmp_path / "report" / "README.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| vanilla |")]
+    assert rows[0].startswith("| vanilla | — | — | 0 of 0 |")  # compute-to-target: no finished run, no cost
+    assert "| vanilla (baseline) | 1 | 0 | 1 |" in text  # seeds 1, diverged 0, incomplete 1

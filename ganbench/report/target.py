@@ -71,9 +71,9 @@ def cost_to_target(records: Records, benchmark: str, conditions, real: dict, var
     for variant in variants:
         mine = costs[costs["variant"] == variant]
         row = {"variant": variant, "runs": len(mine),
-               "reached": int(np.isfinite(mine["flops"]).sum())}
+               "reached": int(np.isfinite(mine["flops"].to_numpy(float)).sum())}
         row["never"] = row["runs"] - row["reached"]
-        row["ended"] = int(np.isfinite(mine["held_flops"]).sum())
+        row["ended"] = int(np.isfinite(mine["held_flops"].to_numpy(float)).sum())
         for unit in ("flops", "seconds", "held_flops", "held_seconds"):
             est = bootstrap_median(mine[unit].to_numpy(float))
             row.update({unit: est.estimate, f"{unit}_low": est.low, f"{unit}_high": est.high})
