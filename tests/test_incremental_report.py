@@ -69,7 +69,8 @@ def test_a_benchmark_whose_only_runs_are_still_running_is_reported(tmp_path):
     """The report written mid-suite meets records of runs still in progress: a
     benchmark (or variant) with nothing finished yet renders with its runs counted
     incomplete, not a crash (compute-to-target over no finished run; seen in a
-    suite whose second benchmark had only running records)."""
+    suite whose second benchmark had only running records; and the permutation note
+    over an empty summary, seen in the floors smoke)."""
     import json
     import shutil
 
@@ -80,12 +81,13 @@ def test_a_benchmark_whose_only_runs_are_still_running_is_reported(tmp_path):
     target.mkdir(parents=True)
     for name in ("benchmark.json", "real-data.json"):
         shutil.copy(source / name, target / name)
-    run = target / "vanilla" / "seed0"
-    run.mkdir(parents=True)
-    record = json.loads((source / "vanilla" / "seed0" / "record.json").read_text())
-    record["status"], record["metrics"] = "running", {}
-    record["snapshots"] = [{**s, "metrics": {}} for s in record["snapshots"][:2]]
-    (run / "record.json").write_text(json.dumps(record))
+    for variant in ("vanilla", "wgan-gp"):  # the baseline and one other: the comparison table is drawn
+        run = target / variant / "seed0"
+        run.mkdir(parents=True)
+        record = json.loads((source / variant / "seed0" / "record.json").read_text())
+        record["status"], record["metrics"] = "running", {}
+        record["snapshots"] = [{**s, "metrics": {}} for s in record["snapshots"][:2]]
+        (run / "record.json").write_text(json.dumps(record))
 
     write_report(tmp_path, tmp_path / "report")
     text = (tmp_path / "report" / "README.md").read_text()

@@ -74,7 +74,9 @@ def _improvement_kinds(table: BenchmarkTable) -> str:
 def _permutation_note(table: BenchmarkTable) -> str:
     """The permutation method of each seed-count pair tested in ``table``, largest first."""
     summary = table.summary
-    base_n = summary[summary["baseline"]].set_index("metric")["n"]
+    # astype(bool): an empty object column would index columns, not rows (a mid-suite report
+    # whose benchmark has no finished run yet)
+    base_n = summary[summary["baseline"].astype(bool)].set_index("metric")["n"]
     tested = summary[summary["p_perm"].notna()]
     pairs = sorted({(int(r.n), int(base_n[r.metric])) for r in tested.itertuples()},
                    reverse=True)
