@@ -68,12 +68,16 @@ def make_packs(config, n_points: int) -> Optional[FixedPacks]:
     return FixedPacks(n_points, config.pack, config.batch_size, config.seed) if config.real_packs == "fixed" else None
 
 
+def g_step_draws_real(run) -> bool:
+    """Whether each generator step draws a real batch of its own: an alternating step of a
+    relativistic objective (``g_uses_real``); a simultaneous step's generator shares the critic's."""
+    return run.variant.g_uses_real and run.config.update != "simultaneous"
+
+
 def batches_drawn(run, spent) -> int:
     """Real batches a run has drawn after ``spent`` (a budget ``Spent``): one per critic step
-    in both update modes, plus one per alternating generator step of a relativistic
-    objective (``g_uses_real``); a simultaneous step's generator shares the critic's."""
-    paired = run.variant.g_uses_real and run.config.update != "simultaneous"
-    return spent.d_steps + (spent.g_steps if paired else 0)
+    in both update modes, plus one per generator step that draws its own (:func:`g_step_draws_real`)."""
+    return spent.d_steps + (spent.g_steps if g_step_draws_real(run) else 0)
 
 
 def real_batch(run) -> torch.Tensor:

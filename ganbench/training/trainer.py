@@ -230,7 +230,8 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
     spent.d_steps += n_critic
     spent.g_steps += 1
     # real + fake per critic step, fake (and real, for RpGAN) per G step; a simultaneous step shares them
-    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + (cfg.update != "simultaneous") * (1 + run.variant.g_uses_real))
+    g_batches = (cfg.update != "simultaneous") + packs.g_step_draws_real(run)
+    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + g_batches)
     meter.record_iteration(seconds, n_critic)
     bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
     if bad:
