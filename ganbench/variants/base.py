@@ -188,21 +188,37 @@ def build_options(options_cls: type, values: dict[str, Any], variant: str):
 
 
 def interpolate(real: Tensor, fake: Tensor) -> Tensor:
-    """x_hat = x + a (G(z) - x), a ~ U[0, 1] per sample, ready for autograd.grad.
-
-    The returned tensor is a view of a leaf, not the leaf itself: FlopCounterMode
-    cannot follow ``autograd.grad`` with respect to a leaf, and the view costs nothing.
-    """
+    """x_hat = x + a (G(z) - x), a ~ U[0, 1] per sample, without gradient."""
     alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
-    x_hat = (real + alpha * (fake - real)).detach().requires_grad_(True)
-    return x_hat.view_as(x_hat)
+    return (real + alpha * (fake - real)).detach()
+
+
+def input_gradient(fn: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
+    """``(fn(x), d fn(x).sum() / dx)`` from one forward pass, the gradient with a graph so
+    a penalty on it trains ``fn``'s parameters (double backprop).
+
+    A run alone uses ``torch.autograd.grad`` at a view of a fresh leaf (not the leaf
+    itself: FlopCounterMode cannot follow ``autograd.grad`` with respect to a leaf, and
+    the view costs nothing). Inside a seed group's ``vmap`` (training/group.py) autograd
+    cannot be called, and ``torch.func.grad`` computes the same gradient.
+    """
+    if torch._C._functorch.maybe_current_level() is not None:
+        def summed(t: Tensor) -> tuple[Tensor, Tensor]:
+            out = fn(t)
+            return out.sum(), out
+
+        grad, out = torch.func.grad(summed, has_aux=True)(x.detach())
+        return out, grad
+    leaf = x.detach().requires_grad_(True)
+    view = leaf.view_as(leaf)
+    out = fn(view)
+    (grad,) = torch.autograd.grad(out.sum(), view, create_graph=True)
+    return out, grad
 
 
 def gradient_norm(critic: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """Per-sample ||grad_x D(x)||_2, with a graph so it can be penalised."""
-    scores = critic(x)
-    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    return grad.flatten(1).norm(2, dim=1)
+    return input_gradient(critic, x)[1].flatten(1).norm(2, dim=1)
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:

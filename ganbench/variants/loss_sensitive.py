@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.core.errors import ConfigError
-from ganbench.variants.base import Defaults, Preset, Variant, register_variant
+from ganbench.variants.base import Defaults, Preset, Variant, input_gradient, register_variant
 
 GLSGAN_GP = "maple-research-lab/glsgan-gp"
 LIPSCHITZ_CONTROLS = ("gradient-at-real", "finite-difference", "finite-difference-slope", "weight-decay")
@@ -136,11 +136,7 @@ class LossSensitive(Variant):
     def gradient_at_real(self, critic: nn.Module, real: Tensor) -> Tensor:
         """mean ||grad_x L(x)||_2 over dim 1 (then batch and any pixels) at the real
         batch: lsgan-gp.py's ``get_direct_gradient_penalty``."""
-        # A view of a leaf, not the leaf: FlopCounterMode cannot follow autograd.grad
-        # with respect to a leaf (see variants.base.interpolate).
-        leaf = real.detach().requires_grad_(True)
-        x = leaf.view_as(leaf)
-        (grad,) = torch.autograd.grad(self.loss_of(critic(x)).sum(), x, create_graph=True)
+        grad = input_gradient(lambda x: self.loss_of(critic(x)), real)[1]
         return grad.norm(2, dim=1).mean()
 
     def finite_difference_slope(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:

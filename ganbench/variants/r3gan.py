@@ -43,12 +43,11 @@ Not reproduced (named, as every variant's deviations are):
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.core.errors import ConfigError
-from ganbench.variants.base import Defaults, Preset, Variant, register_variant
+from ganbench.variants.base import Defaults, Preset, Variant, input_gradient, register_variant
 
 R3GAN = "brownvc/R3GAN@19a7ddf"
 # What every preset shares: Adam(2e-4, (0, 0.9)) at the schedules' starting values, one critic step.
@@ -72,12 +71,8 @@ def penalised_scores(critic: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
     """(D(x), ||grad_x D(x)||^2 per sample) from one forward pass: the gradient of the
     summed logits w.r.t. the batch, squared and summed over each sample's dimensions,
     with a graph so the penalty trains the critic."""
-    # A view of a leaf, not the leaf: FlopCounterMode cannot follow autograd.grad with
-    # respect to a leaf (see variants.base.interpolate), so the double backprop is charged.
-    leaf = x.detach().requires_grad_(True)
-    view = leaf.view_as(leaf)
-    scores = critic(view).flatten()
-    (grad,) = torch.autograd.grad(scores.sum(), view, create_graph=True)
+    scores, grad = input_gradient(critic, x)
+    scores = scores.flatten()
     return scores, grad.square().flatten(1).sum(dim=1)
 
 
