@@ -34,11 +34,15 @@ from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
 @click.option("--seeds", callback=lambda ctx, param, value: parse_seeds(value), default=None,
               metavar="LIST", help="Run these seeds instead of the profile's, e.g. 10-19 or 0,3,5-7: "
               "a changed-seed check of the conclusions (`ganbench compare`); use another --out.")
+@click.option("--group-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Train a benchmark entry's seeds together in one process (stacked weights, vmap): auto where "
+                   "measured faster (CPU: the 2-D MLPs; GPU: every supported run), on wherever supported, off never. "
+                   "Records are the same format, plus 'ensemble'; local executor only.")
 @click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True)
 def run_command(names, run_all, profile, out, workers, device, executor, address, checkpoint_dir, tensorboard_dir,
-                progress_interval, variants, seeds, force, report, benchmarks_dir) -> None:
+                progress_interval, variants, seeds, group_seeds, force, report, benchmarks_dir) -> None:
     """Train and score benchmarks NAMES (or --all) under equal compute budgets.
 
     Finished runs are skipped; an interrupted suite resumes where it stopped;
@@ -48,6 +52,7 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     from ganbench.config.benchmarks import discover
     from ganbench.core.errors import ConfigError
     from ganbench.suite.executors import run_local, run_ray
+    from ganbench.suite.grouping import group_tasks
     from ganbench.suite.live import TensorBoardLog
     from ganbench.suite.tasks import check_plan, plan
 
@@ -81,7 +86,7 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
 
     results = _watched(tasks, progress_interval, live, lambda on_progress: (
         run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress) if executor == "ray"
-        else run_local(tasks, workers, on_progress=on_progress)), benchmark_done)
+        else run_local(group_tasks(tasks, group_seeds), workers, on_progress=on_progress)), benchmark_done)
     counts = Counter(o.status for o in results)
     click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Optional
 
 from ganbench.suite.cluster import POLL_SECONDS, run_ray  # noqa: F401 (the ray executor lives there)
 from ganbench.suite.progress import Reporter
-from ganbench.suite.tasks import Outcome, Task, execute
+from ganbench.suite.tasks import Outcome, Task, execute, execute_group
 
 _WORKER_DEVICE: Optional[str] = None
 _PROGRESS = None  # this worker's queue to the driver, if it wants progress
@@ -97,13 +97,25 @@ def _init_worker(devices, progress, parent_pid: int) -> None:
     _PROGRESS = progress
 
 
-def _execute_on_worker_device(task: Task) -> Outcome:
-    if _WORKER_DEVICE is not None:
-        task = dataclasses.replace(task, config=dataclasses.replace(task.config, device=_WORKER_DEVICE))
-    reporter = Reporter(task.run_id, str(os.getpid()), _PROGRESS.put if _PROGRESS is not None else None)
-    outcome = execute(task, callback=reporter)
-    reporter.flush()
-    return outcome
+def _on_worker_device(task: Task) -> Task:
+    if _WORKER_DEVICE is None:
+        return task
+    return dataclasses.replace(task, config=dataclasses.replace(task.config, device=_WORKER_DEVICE),
+                               members=tuple(_on_worker_device(t) for t in task.members))
+
+
+def _execute_on_worker_device(task: Task) -> list[Outcome]:
+    """Run a task (a seed group: all its members) on this worker; its outcomes."""
+    task = _on_worker_device(task)
+    send = _PROGRESS.put if _PROGRESS is not None else None
+    reporters = {t.run_id: Reporter(t.run_id, str(os.getpid()), send) for t in task.members or (task,)}
+    if task.members:
+        outcomes = execute_group(task, callbacks=reporters)
+    else:
+        outcomes = [execute(task, callback=reporters[task.run_id])]
+    for reporter in reporters.values():
+        reporter.flush()
+    return outcomes
 
 
 def run_local(tasks: list[Task], workers: Optional[int] = None,
@@ -133,9 +145,10 @@ def run_local(tasks: list[Task], workers: Optional[int] = None,
             _drain(progress, on_progress)
             for future in done:
                 try:
-                    yield future.result()
+                    yield from future.result()
                 except Exception as exc:  # a worker died (e.g. killed, out of memory)
-                    yield Outcome(futures[future].run_id, "failed", error=f"worker crashed: {type(exc).__name__}: {exc}")
+                    for task in futures[future].members or (futures[future],):
+                        yield Outcome(task.run_id, "failed", error=f"worker crashed: {type(exc).__name__}: {exc}")
 
 
 def _drain(progress, on_progress) -> None:

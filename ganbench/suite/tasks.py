@@ -32,6 +32,9 @@ class Task:
     run_dir: str
     eval: EvalSettings
     force: bool = False
+    #: A seed group (ganbench.suite.grouping): the runs trained together, this task being
+    #: the first of them; empty for a run trained alone.
+    members: tuple["Task", ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -150,20 +153,58 @@ def execute(task: Task, *, callback: Optional[Callable[[dict], None]] = None, no
     if not claim(run_dir):
         return Outcome(task.run_id, "claimed", error="another ganbench process is running it")
     try:
-        from ganbench.evaluation.evaluate import evaluate_run
         from ganbench.training.trainer import train
 
         record = train(task.config, run_dir, force=task.force, callback=callback)
         if notes:
             record["resume_events"] = list(record["resume_events"]) + list(notes)
             write_record(run_dir, record)
-        if record["snapshots"]:
-            e = task.eval
-            record = evaluate_run(run_dir, n_samples=e.n_samples, n_real=e.n_real, extractor=e.extractor,
-                                  snapshots=e.snapshots)
-        return Outcome(task.run_id, record["status"], time.perf_counter() - start)
+        return score(task, record, start)
     except Exception as exc:  # the suite goes on; the summary says what failed and why
-        detail = str(exc) if isinstance(exc, GanbenchError) else "".join(traceback.format_exception(exc)[-3:])
-        return Outcome(task.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {detail}".strip())
+        return failed(task, exc, start)
     finally:
         release(run_dir)
+
+
+def execute_group(group: Task, callbacks: Optional[dict] = None) -> list[Outcome]:
+    """Train ``group``'s members together (training/group.py), then score each; never raises.
+    Complete members are skipped and members another process holds are left to it."""
+    start, outcomes, todo = time.perf_counter(), [], []
+    for task in group.members:
+        if not task.force and is_complete(task):
+            outcomes.append(Outcome(task.run_id, "skipped"))
+        elif not claim(Path(task.run_dir)):
+            outcomes.append(Outcome(task.run_id, "claimed", error="another ganbench process is running it"))
+        else:
+            todo.append(task)
+    try:
+        from ganbench.training.trainer import train_seeds
+
+        records = train_seeds([t.config for t in todo], [Path(t.run_dir) for t in todo], force=group.force,
+                              callbacks=[(callbacks or {}).get(t.run_id) for t in todo], group=True)
+        return outcomes + [score(task, record, start) for task, record in zip(todo, records)]
+    except Exception as exc:  # training failed for the whole group: each member says why
+        return outcomes + [failed(task, exc, start) for task in todo]
+    finally:
+        for task in todo:
+            release(Path(task.run_dir))
+
+
+def score(task: Task, record: dict, start: float) -> Outcome:
+    """Score a trained run's snapshots as ``task.eval`` says; its outcome (``failed`` on an error)."""
+    try:
+        from ganbench.evaluation.evaluate import evaluate_run
+
+        if record["snapshots"]:
+            e = task.eval
+            record = evaluate_run(Path(task.run_dir), n_samples=e.n_samples, n_real=e.n_real, extractor=e.extractor,
+                                  snapshots=e.snapshots)
+        return Outcome(task.run_id, record["status"], time.perf_counter() - start)
+    except Exception as exc:  # noqa: BLE001 (one run's scoring failure is its own)
+        return failed(task, exc, start)
+
+
+def failed(task: Task, exc: Exception, start: float) -> Outcome:
+    """A ``failed`` outcome naming the error (a GanbenchError's message, else the traceback's end)."""
+    detail = str(exc) if isinstance(exc, GanbenchError) else "".join(traceback.format_exception(exc)[-3:])
+    return Outcome(task.run_id, "failed", time.perf_counter() - start, f"{type(exc).__name__}: {detail}".strip())

@@ -23,3 +23,12 @@ def torch_device(name: str) -> torch.device:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     return device
+
+
+def compile_models(run) -> None:
+    """``torch.compile`` the generator and (unless differentiated twice) the critic."""
+    # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
+    # "does not currently support double backward".
+    run.generator = torch.compile(run.generator)
+    if not run.variant.double_backward:
+        run.critic = torch.compile(run.critic)

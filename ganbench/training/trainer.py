@@ -10,7 +10,6 @@ of the budget and checkpoints every few steps. Divergence ends the run as
 
 from __future__ import annotations
 
-import math
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -22,15 +21,23 @@ from torch import nn
 from tqdm import tqdm
 
 from ganbench.config.run import RunConfig, resolve
-from ganbench.core.errors import GanbenchError
-from ganbench.core.io import atomic_torch_save
 from ganbench.core.record import finished_record, write_record
 from ganbench.datasets import DataSplit, load_dataset
 from ganbench.models import build_models
-from ganbench.training import ema, packs, samples, update
-from ganbench.training.budget import BudgetMeter, Spent, check_budget, warn_repeated_snapshots
-from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ganbench.training.device import torch_device
+from ganbench.training import ema, packs, samples, streams, update
+from ganbench.training.bookkeeping import (  # noqa: F401 (tests patch them here, where the loop looks them up)
+    TrainState,
+    account,
+    checkpoint,
+    restore,
+    snapshot_due,
+    take_due_snapshots,
+    unwrap,
+)
+from ganbench.training.budget import BudgetMeter, check_budget, warn_repeated_snapshots
+from ganbench.training.checkpoint import set_rng_state
+from ganbench.training.device import compile_models, torch_device  # noqa: F401 (compile_models: re-exported)
+from ganbench.training.group import SeedGroup, check_groupable
 from ganbench.training.health import HealthMonitor, grad_square_norm
 from ganbench.training.memory import check_memory
 from ganbench.training.pause import pause_point
@@ -67,24 +74,6 @@ class Run:
 
     def sample_z(self) -> torch.Tensor:
         return torch.randn(self.config.batch_size * self.config.pack, self.config.z_dim, device=self.device)
-
-
-@dataclass
-class TrainState:
-    """The mutable part of a run, checkpointed as plain data."""
-
-    spent: Spent = field(default_factory=Spent)
-    losses: dict = field(default_factory=lambda: {"g_step": [], "d_loss": [], "g_loss": []})
-    snapshots: list = field(default_factory=list)
-    diverged: Optional[dict] = None
-    health: dict = field(default_factory=dict)  # ganbench.training.health's block (its running counts)
-
-    def to_dict(self) -> dict:
-        return {**vars(self), "spent": self.spent.to_dict()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainState":
-        return cls(**{**d, "spent": Spent(**d["spent"])})  # a checkpoint from before "health" starts it empty
 
 
 def build_run(config: RunConfig, data: DataSplit) -> Run:
@@ -152,6 +141,34 @@ def train_iteration(run: Run, n_critic: Optional[int] = None) -> tuple[list[floa
     return values[:-1], values[-1]
 
 
+@dataclass
+class Member:
+    """One run as the training loop holds it, alone or in a seed group."""
+
+    run: Run
+    run_dir: Path
+    meter: BudgetMeter
+    state: TrainState
+    record: dict
+    health: HealthMonitor
+    predicted: bool  # check_budget could tell in advance that the snapshots are distinct
+    rng: dict = field(default_factory=dict)  # its random state while a group holds it (training/streams.py)
+
+
+def start(config: RunConfig, data: DataSplit, run_dir: Path) -> Member:
+    """Build the run, check its budget, restore its checkpoint, write its first record."""
+    run, step_flops, meter = metered_run(config, data)
+    config = run.config
+    predicted = check_budget(meter, config.snapshot_fractions, config.run_id)  # before any record is written
+    health = HealthMonitor(run.generator, data, config)  # before restore: it probes the initial generator
+    state, events = restore(run, run_dir)
+    if config.compile:
+        compile_models(run)
+    record = new_record(run, step_flops, events)
+    write_record(run_dir, finish_record(record, state, meter, "interrupted"))
+    return Member(run, run_dir, meter, state, record, health, predicted, streams.global_state(run.device))
+
+
 def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bool = False,
           callback: Optional[Callable[[dict], None]] = None) -> dict[str, Any]:
     """Train one run into ``run_dir`` and return its record.
@@ -163,138 +180,119 @@ def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bo
     (fraction of the budget), ``losses`` (the record's loss trace so far, not
     to be modified) and ``checkpointed`` (a checkpoint was just written).
     """
-    run_dir = Path(run_dir)
-    if force and run_dir.exists():
-        shutil.rmtree(run_dir)
-    if done := finished_record(run_dir):
-        return done
-    data = load_dataset(config.dataset, "train", config.data_dir)
-    run, step_flops, meter = metered_run(config, data)
-    config = run.config
-    predicted = check_budget(meter, config.snapshot_fractions, config.run_id)  # before any record is written
-    health = HealthMonitor(run.generator, data, config)  # before restore: it probes the initial generator
-    state, events = restore(run, run_dir)
-    if config.compile:
-        compile_models(run)
-    record = new_record(run, step_flops, events)
-    write_record(run_dir, finish_record(record, state, meter, "interrupted"))
-    bar = tqdm(total=100, unit="%", desc=record["run_id"], disable=not progress, leave=False)
+    return train_seeds([config], [run_dir], force=force, progress=progress, callbacks=[callback])[0]
+
+
+def train_seeds(configs: list[RunConfig], run_dirs: list[Path], *, force: bool = False, progress: bool = False,
+                callbacks: Optional[list] = None, group: bool = False) -> list[dict[str, Any]]:
+    """Train runs (as :func:`train` does each) and return their records, in order.
+
+    With ``group`` the runs must differ only by seed; those left to train at the same
+    step train together as one :class:`ganbench.training.group.SeedGroup`, and each
+    record gains ``ensemble: {size, index, seeds}``. Without it they train one by one.
+    """
+    run_dirs = [Path(d) for d in run_dirs]
+    callbacks = callbacks or [None] * len(configs)
+    if group:
+        check_groupable(list(configs))
+    records: dict[int, dict] = {}
+    pending = []
+    for i, run_dir in enumerate(run_dirs):
+        if force and run_dir.exists():
+            shutil.rmtree(run_dir)
+        if done := finished_record(run_dir):
+            records[i] = done
+        else:
+            pending.append(i)
+    data = load_dataset(configs[0].dataset, "train", configs[0].data_dir) if pending else None
+    parts: dict = {i: [i] for i in pending}
+    if group:  # members restored at different steps (a fallen-back checkpoint) train apart
+        members, parts = {i: start(configs[i], data, run_dirs[i]) for i in pending}, {}
+        for i in pending:
+            parts.setdefault(members[i].state.spent.g_steps, []).append(i)
+    for part in parts.values():
+        chosen = [members[i] if group else start(configs[i], data, run_dirs[i]) for i in part]
+        for index, m in enumerate(chosen if group and len(part) > 1 else []):
+            m.record["ensemble"] = {"size": len(part), "index": index, "seeds": [configs[j].seed for j in part]}
+        records.update(zip(part, train_members(chosen, [callbacks[i] for i in part], progress)))
+    return [records[i] for i in range(len(configs))]
+
+
+def train_members(members: list[Member], callbacks: list, progress: bool) -> list[dict[str, Any]]:
+    """The training loop: iterate while the budget lasts, taking snapshots and checkpoints.
+    One member trains alone on torch's global random stream; several as a SeedGroup."""
+    active, group = list(members), regroup(members)
+    desc = members[0].record["run_id"] + (f" (+{len(members) - 1} seeds)" if len(members) > 1 else "")
+    bar = tqdm(total=100, unit="%", desc=desc, disable=not progress, leave=False)
     try:
-        while state.diverged is None and meter.next_fits(state.spent):
-            start = clock()
-            d_losses, g_loss = train_iteration(run, meter.critic_steps(state.spent.g_steps))
-            ema.update(run, state.spent.g_steps)
-            if run.device.type == "cuda":
-                torch.cuda.synchronize(run.device)
-            account(state, meter, run, clock() - start, d_losses, g_loss)
-            health.observe(state, d_losses, run.g_grad_square)
-            take_due_snapshots(run, run_dir, state, meter, final=False)
-            bar.update(round(100 * meter.progress(state.spent)) - bar.n)
-            checkpointed = state.spent.g_steps % config.checkpoint_every == 0
-            if checkpointed:
-                checkpoint(run, run_dir, state, record, meter)
-            if callback is not None:
-                callback({"g_step": state.spent.g_steps, "flops": state.spent.flops, "losses": state.losses,
-                          "progress": meter.progress(state.spent), "checkpointed": checkpointed})
-            pause_point(record["run_id"], state.spent.g_steps)
+        while active and active[0].meter.next_fits(active[0].state.spent):
+            start_time, lead = clock(), active[0]
+            n_critic = lead.meter.critic_steps(lead.state.spent.g_steps)
+            if group is None:
+                results = [train_iteration(lead.run, n_critic)]
+                ema.update(lead.run, lead.state.spent.g_steps)
+            else:
+                results = group.iteration(n_critic)
+                group.update_ema(lead.state.spent.g_steps)
+            if lead.run.device.type == "cuda":
+                torch.cuda.synchronize(lead.run.device)
+            seconds = (clock() - start_time) / len(active)  # a member's share of the iteration
+            for m, (d_losses, g_loss) in zip(active, results):
+                account(m.state, m.meter, m.run, seconds, d_losses, g_loss)
+                m.health.observe(m.state, d_losses, m.run.g_grad_square)
+            checkpointed = lead.state.spent.g_steps % lead.run.config.checkpoint_every == 0
+            diverged = [m for m in active if m.state.diverged]
+            if group is not None and (checkpointed or diverged or snapshot_due(lead.run, lead.state, lead.meter)):
+                for m, rng in zip(active, group.sync()):
+                    m.rng = rng
+            for m, callback in zip(active, [callbacks[members.index(m)] for m in active]):
+                take_due_snapshots(m.run, m.run_dir, m.state, m.meter, final=False)
+                if checkpointed:
+                    checkpoint(m.run, m.run_dir, m.state, m.record, m.meter, rng=m.rng if group is not None else None)
+                if callback is not None:
+                    callback({"g_step": m.state.spent.g_steps, "flops": m.state.spent.flops, "losses": m.state.losses,
+                              "progress": m.meter.progress(m.state.spent), "checkpointed": checkpointed})
+                pause_point(m.record["run_id"], m.state.spent.g_steps)
+            bar.update(round(100 * lead.meter.progress(lead.state.spent)) - bar.n)
+            if diverged:
+                for m in diverged:
+                    finish(m, group)
+                active = [m for m in active if not m.state.diverged]
+                group = regroup(active) if group is not None else None
     except KeyboardInterrupt:
-        checkpoint(run, run_dir, state, record, meter)
+        if group is not None:
+            for m, rng in zip(active, group.sync()):
+                m.rng = rng
+        for m in active:
+            checkpoint(m.run, m.run_dir, m.state, m.record, m.meter, rng=m.rng if group is not None else None)
         raise
     finally:
         bar.close()
+    if group is not None:
+        for m, rng in zip(active, group.sync()):
+            m.rng = rng
+    for m in active:
+        finish(m, group)
+    return [m.record for m in members]
+
+
+def regroup(members: list[Member]):
+    """A SeedGroup of the members (several), or None with the global stream set to the one's."""
+    if len(members) == 1:
+        set_rng_state(members[0].rng, members[0].run.device)
+        return None
+    return SeedGroup([m.run for m in members], [m.rng for m in members]) if members else None
+
+
+def finish(m: Member, group) -> None:
+    """End a member: final snapshots and samples unless it diverged, then its last checkpoint."""
+    run, state, record = m.run, m.state, m.record
     if state.diverged is None:
-        take_due_snapshots(run, run_dir, state, meter, final=True)
-        record["samples"] = samples.write_final_samples(ema.scored_generator(run), run.data.info, run_dir, config)
-        health.finish(state)
-    if not predicted:  # e.g. seconds: the check above could not tell in advance
+        take_due_snapshots(run, m.run_dir, state, m.meter, final=True)
+        record["samples"] = samples.write_final_samples(ema.scored_generator(run), run.data.info, m.run_dir,
+                                                        run.config)
+        m.health.finish(state)
+    if not m.predicted:  # e.g. seconds: the check before training could not tell in advance
         warn_repeated_snapshots(state.snapshots, record["run_id"])
     status = "diverged" if state.diverged else "finished"
-    checkpoint(run, run_dir, state, record, meter, status=status)
-    return record
-
-
-def compile_models(run: Run) -> None:
-    """``torch.compile`` the generator and (unless differentiated twice) the critic."""
-    # A critic differentiated twice (WGAN-GP's penalty) stays eager: AOTAutograd
-    # "does not currently support double backward".
-    run.generator = torch.compile(run.generator)
-    if not run.variant.double_backward:
-        run.critic = torch.compile(run.critic)
-
-
-def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_losses, g_loss) -> None:
-    """Charge one iteration (as many critic steps as it ran) to the budget, log losses, detect divergence."""
-    spent, cfg, n_critic = state.spent, run.config, len(d_losses)
-    spent.flops += meter.iteration_flops(n_critic)
-    spent.seconds += seconds
-    spent.d_steps += n_critic
-    spent.g_steps += 1
-    # real + fake per critic step, fake (and real, for RpGAN) per G step; a simultaneous step shares them
-    g_batches = (cfg.update != "simultaneous") + packs.g_step_draws_real(run)
-    spent.images_seen += cfg.batch_size * cfg.pack * (2 * n_critic + g_batches)
-    meter.record_iteration(seconds, n_critic)
-    bad = [("d_loss", v) for v in d_losses if not math.isfinite(v)] + [("g_loss", g_loss)] * (not math.isfinite(g_loss))
-    if bad:
-        state.diverged = {"g_step": spent.g_steps, "loss": bad[0][0], "value": str(bad[0][1])}
-    if spent.g_steps % cfg.log_every == 0 or bad:
-        state.losses["g_step"].append(spent.g_steps)
-        state.losses["d_loss"].append(d_losses[-1] if math.isfinite(d_losses[-1]) else str(d_losses[-1]))
-        state.losses["g_loss"].append(g_loss if math.isfinite(g_loss) else str(g_loss))
-
-
-def take_due_snapshots(run: Run, run_dir: Path, state: TrainState, meter: BudgetMeter, final: bool) -> None:
-    """Save the generator (its EMA when on) at every budget fraction reached (all remaining at the end)."""
-    fractions = run.config.snapshot_fractions
-    progress = meter.progress(state.spent)
-    for fraction in fractions[len(state.snapshots):]:
-        if not final and progress + 1e-12 < fraction:
-            break
-        rel = f"snapshots/g_{fraction:.2f}.pt"
-        weights = unwrap(ema.scored_generator(run)).state_dict()
-        atomic_torch_save(run_dir / rel, {k: v.detach().cpu() for k, v in weights.items()})
-        s = state.spent
-        state.snapshots.append({
-            "fraction": fraction, "progress": progress, "g_step": s.g_steps, "flops": s.flops,
-            "seconds": s.seconds, "images_seen": s.images_seen, "path": rel, "metrics": {},
-        })
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The original module behind torch.compile's wrapper."""
-    return getattr(module, "_orig_mod", module)
-
-
-def checkpoint(run: Run, run_dir: Path, state: TrainState, record: dict, meter: BudgetMeter, status="interrupted"):
-    """Write the checkpoint, then the record describing it."""
-    save_checkpoint(run_dir, {
-        "config": run.config.to_dict(),
-        "generator": unwrap(run.generator).state_dict(),
-        "critic": unwrap(run.critic).state_dict(),
-        "opt_g": run.opt_g.state_dict(),
-        "opt_d": run.opt_d.state_dict(),
-        "rng": rng_state(run.device),
-        "state": state.to_dict(),
-        "seconds_per_iteration": meter.seconds_per_iteration[-20:], **ema.state(run),
-    })
-    write_record(run_dir, finish_record(record, state, meter, status))
-
-
-def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
-    """Load the newest usable checkpoint into ``run``; a fresh state if none."""
-    events: list[str] = []
-    payload = load_checkpoint(run_dir, events)
-    state = TrainState() if payload is None else TrainState.from_dict(payload["state"])
-    if run.fixed_packs is not None:
-        run.fixed_packs.drawn = packs.batches_drawn(run, state.spent)
-    if payload is None:
-        return state, events
-    if payload["config"] != run.config.to_dict():
-        raise GanbenchError(f"{run_dir} holds a run with a different config; use --force to restart it or another --out")
-    run.generator.load_state_dict(payload["generator"])
-    run.critic.load_state_dict(payload["critic"])
-    run.opt_g.load_state_dict(payload["opt_g"])
-    run.opt_d.load_state_dict(payload["opt_d"])
-    ema.load(run, payload)
-    set_rng_state(payload["rng"], run.device)
-    events.append(f"resumed at generator step {state.spent.g_steps}")
-    return state, events
+    checkpoint(run, m.run_dir, state, record, m.meter, status=status, rng=m.rng if group is not None else None)

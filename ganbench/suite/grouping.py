@@ -1,0 +1,82 @@
+"""Which of a suite's runs train together as a seed group (training/group.py).
+
+Runs of one benchmark entry that differ only by seed form a group where grouped
+training is supported (:func:`ganbench.training.group.check_groupable`) and, with
+``--group-seeds auto`` (the default), where it was measured to be faster:
+
+* on CPU, the 2-D MLPs, every variant but ``wgan-gp``. benchmarks/perf/seed_groups.py,
+  10 seeds of the quick ring8 MLP on one thread of an AMD EPYC: 1.09-1.20x the
+  seeds one after another (vanilla 1.15x, lsgan 1.20x, r3gan 1.14x, wgan 1.12x,
+  loss-sensitive 1.09x); wgan-gp 0.90x (its penalty's double backward under vmap).
+  The DCGAN is not grouped on CPU (see docs/performance.md);
+* on a GPU every supported run: HFTA (Wang et al., MLSys 2021) measured up to
+  15x for fused copies of small models there. Not yet timed by ganbench
+  (benchmarks/perf/gpu_readiness.py times it when a GPU is lent).
+
+``on`` groups every supported run; ``off`` none. Runs grouping cannot train (spectral
+norm's or batch norm's buffers, the simultaneous update, ``compile``, a seconds
+budget) train alone under ``auto`` and ``on`` alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from ganbench.suite.tasks import Task
+
+POLICIES = ("auto", "on", "off")
+#: Variants measured slower grouped than alone on the CPU MLP (see the module docstring).
+CPU_SLOWER = frozenset({"wgan-gp"})
+
+
+def group_tasks(tasks: list[Task], policy: str = "auto") -> list[Task]:
+    """``tasks`` with each seed group replaced by one task whose ``members`` are its runs,
+    at the place of its first run; the others unchanged, in order."""
+    if policy == "off":
+        return list(tasks)
+    groups: dict[tuple, list[Task]] = {}
+    for task in tasks:
+        key = (task.config.benchmark, task.config.label, _without_seed(task.config), task.eval, task.force)
+        groups.setdefault(key, []).append(task)
+    out = []
+    for members in groups.values():
+        if len(members) > 1 and should_group(members[0].config, policy):
+            out.append(dataclasses.replace(members[0], members=tuple(members)))
+        else:
+            out.extend(members)
+    return sorted(out, key=lambda t: tasks.index(t.members[0] if t.members else t))
+
+
+def should_group(config, policy: str) -> bool:
+    """Whether runs of ``config``'s settings train grouped under ``policy`` (see the module docstring)."""
+    from ganbench.config.run import resolve
+    from ganbench.core.errors import ConfigError
+    from ganbench.models import build_models
+    from ganbench.training.group import check_groupable
+
+    info = _info(config.dataset, config.data_dir)
+    cfg = resolve(dataclasses.replace(config, device="meta"), info.kind)
+    if policy == "auto" and not config.device.startswith("cuda"):
+        if info.kind != "points" or cfg.variant in CPU_SLOWER:
+            return False
+    generator, critic = build_models(info, width=cfg.width, z_dim=cfg.z_dim, d_norm=cfg.d_norm, config=cfg)
+    try:
+        check_groupable([cfg], [generator, critic])
+    except ConfigError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def _info(dataset: str, data_dir):
+    """A dataset's shape and kind, from its test split (the smaller one)."""
+    from ganbench.datasets import load_dataset
+
+    return load_dataset(dataset, "test", data_dir).info
+
+
+def _without_seed(config) -> str:
+    import json
+
+    return json.dumps({**config.to_dict(), "seed": None}, sort_keys=True, default=str)
