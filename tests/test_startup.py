@@ -76,6 +76,6 @@ def test_a_training_worker_does_not_load_the_report_stack(tmp_path):
             "import dataclasses\n"
             "task = dataclasses.replace(task, config=dataclasses.replace(task.config, "
             "budget=dataclasses.replace(task.config.budget, max_g_steps=20)))\n"
-            "outcome = _execute_on_worker_device(task)\n"
+            "(outcome,) = _execute_on_worker_device(task)\n"
             "assert outcome.status == 'finished', outcome")
     assert loaded_after(code, ("matplotlib", "seaborn", "ganbench.report", "torch")) == ["torch"]  # torch: it trained

@@ -15,6 +15,12 @@ Where CUDA is not available it prints "CUDA not available: skipped" and exits 0:
 no GPU figure is ever printed that was not measured. ``--device cpu`` runs the
 same sweep on the CPU (a dry run of the script; not GPU figures).
 
+``--seed-groups`` adds seeds trained together (benchmarks/perf/seed_groups.py)
+on the device: the quick 2-D MLP step of every variant for 10 seeds grouped and
+one after another, the DCGAN the same way, and PacGAN's ``paper`` entry (10
+seeds), which is printed as not grouped with its reason while its simultaneous
+update is unsupported.
+
 Target: none yet; every combination should run, and the table says which
 options pay off on the device at hand.
 """
@@ -42,6 +48,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--width", type=int, default=None, help="model width (default: the data kind's)")
     p.add_argument("--sweep", nargs="+", default=list(FLAGS), choices=FLAGS, help="flags to combine (default all)")
+    p.add_argument("--seed-groups", action="store_true", help="also time seeds grouped and one after another")
     args = p.parse_args()
     args.iters = args.iters or (20 if args.quick else 60)
     args.warmup = args.warmup if args.warmup is not None else (5 if args.quick else 10)
@@ -81,6 +88,15 @@ def main() -> None:
             print(f"  measured {variant} {flags}", flush=True)
     C.print_table(rows, f"{args.dataset}, batch {args.batch_size}, {args.iters} iterations per run, "
                         f"it/s after {args.warmup} warm-up iterations, on {name}")
+    if args.seed_groups:
+        import seed_groups
+
+        repeats = 2 if args.quick else 5
+        cells = [(v, "mlp") for v in seed_groups.VARIANTS.names()] + [(v, "dcgan") for v in args.variants]
+        rows = [seed_groups.measure(v, model, 10, repeats, args.device) for v, model in cells]
+        rows.append(seed_groups.measure("vanilla", "pacgan-paper", 10, repeats, args.device))
+        C.print_table(rows, f"10 seeds grouped and one after another, seconds per iteration (median of {repeats}), "
+                            f"on {name}")
 
 
 if __name__ == "__main__":

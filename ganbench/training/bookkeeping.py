@@ -1,13 +1,14 @@
 """What the trainer keeps of a run besides its weights: the budget charged per
 iteration, the loss trace, divergence, snapshots, and checkpoints to resume from.
-Shared by a run trained alone and a seed group's members (training/trainer.py)."""
+Shared by a run trained alone and a seed group's members; ``run`` is always a
+:class:`ganbench.training.trainer.Run`."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from torch import nn
 
@@ -18,9 +19,6 @@ from ganbench.training import ema, packs
 from ganbench.training.budget import BudgetMeter, Spent
 from ganbench.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ganbench.training.run_record import finish_record
-
-if TYPE_CHECKING:
-    from ganbench.training.trainer import Run
 
 
 @dataclass
@@ -42,7 +40,7 @@ class TrainState:
 
 
 
-def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_losses, g_loss) -> None:
+def account(state: TrainState, meter: BudgetMeter, run, seconds: float, d_losses, g_loss) -> None:
     """Charge one iteration (as many critic steps as it ran) to the budget, log losses, detect divergence."""
     spent, cfg, n_critic = state.spent, run.config, len(d_losses)
     spent.flops += meter.iteration_flops(n_critic)
@@ -62,7 +60,7 @@ def account(state: TrainState, meter: BudgetMeter, run: Run, seconds: float, d_l
         state.losses["g_loss"].append(g_loss if math.isfinite(g_loss) else str(g_loss))
 
 
-def take_due_snapshots(run: Run, run_dir: Path, state: TrainState, meter: BudgetMeter, final: bool) -> None:
+def take_due_snapshots(run, run_dir: Path, state: TrainState, meter: BudgetMeter, final: bool) -> None:
     """Save the generator (its EMA when on) at every budget fraction reached (all remaining at the end)."""
     fractions = run.config.snapshot_fractions
     progress = meter.progress(state.spent)
@@ -79,7 +77,7 @@ def take_due_snapshots(run: Run, run_dir: Path, state: TrainState, meter: Budget
         })
 
 
-def snapshot_due(run: Run, state: TrainState, meter: BudgetMeter) -> bool:
+def snapshot_due(run, state: TrainState, meter: BudgetMeter) -> bool:
     """Whether the run's progress has reached its next snapshot's budget fraction."""
     fractions = run.config.snapshot_fractions[len(state.snapshots):]
     return bool(fractions) and meter.progress(state.spent) + 1e-12 >= fractions[0]
@@ -90,7 +88,7 @@ def unwrap(module: nn.Module) -> nn.Module:
     return getattr(module, "_orig_mod", module)
 
 
-def checkpoint(run: Run, run_dir: Path, state: TrainState, record: dict, meter: BudgetMeter, status="interrupted",
+def checkpoint(run, run_dir: Path, state: TrainState, record: dict, meter: BudgetMeter, status="interrupted",
                rng: Optional[dict] = None):
     """Write the checkpoint, then the record describing it. ``rng``: the run's random state
     (a seed group member's stream, training/streams.py); None: the global one."""
@@ -107,7 +105,7 @@ def checkpoint(run: Run, run_dir: Path, state: TrainState, record: dict, meter: 
     write_record(run_dir, finish_record(record, state, meter, status))
 
 
-def restore(run: Run, run_dir: Path) -> tuple[TrainState, list[str]]:
+def restore(run, run_dir: Path) -> tuple[TrainState, list[str]]:
     """Load the newest usable checkpoint into ``run``; a fresh state if none."""
     events: list[str] = []
     payload = load_checkpoint(run_dir, events)

@@ -1,0 +1,60 @@
+"""The suite's seed groups (suite/grouping.py): which runs group under each policy, and
+grouped tasks through the local pool (one outcome and one scored record per member)."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from ganbench.config.benchmarks import discover
+from ganbench.core.record import read_record
+from ganbench.suite.executors import run_local
+from ganbench.suite.grouping import group_tasks
+from ganbench.suite.tasks import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def smoke(out, names, variants=()):
+    """The smoke plan with seeds 0 and 1 (fashion-mnist's smoke profile has one seed)."""
+    benchmarks = [b.with_seeds("smoke", (0, 1)) for b in discover(ROOT / "benchmarks", names)]
+    return plan(benchmarks, "smoke", out, variants=variants)
+
+
+def grouped_labels(tasks) -> dict[str, int]:
+    return {t.config.label: len(t.members) for t in tasks if t.members}
+
+
+def test_auto_groups_the_cpu_mlps_measured_faster(tmp_path):
+    tasks = smoke(tmp_path, ("ring8",))
+    grouped = group_tasks(tasks, "auto")
+    # hinge: spectral norm (unsupported); wgan-gp: measured slower grouped on CPU
+    assert grouped_labels(grouped) == {v: 2 for v in ("loss-sensitive", "lsgan", "r3gan", "vanilla", "vanilla-mm",
+                                                      "wgan")}
+    assert sorted(t.run_id for g in grouped for t in (g.members or (g,))) == sorted(t.run_id for t in tasks)
+    assert [t.run_id for t in grouped if not t.members] == [t.run_id for t in tasks
+                                                            if t.config.label in ("hinge", "wgan-gp")]
+    assert grouped_labels(group_tasks(tasks, "on")) == {**grouped_labels(grouped), "wgan-gp": 2}
+    assert group_tasks(tasks, "off") == tasks
+
+
+def test_images_group_only_when_asked_on_cpu(tmp_path):
+    tasks = smoke(tmp_path, ("fashion-mnist",))
+    assert grouped_labels(group_tasks(tasks, "auto")) == {}  # the DCGAN: measured slower grouped on CPU
+    on = grouped_labels(group_tasks(tasks, "on"))
+    assert "hinge" not in on and on.get("vanilla") == 2  # batch norm groups; spectral norm does not
+    cuda = [replace(t, config=replace(t.config, device="cuda")) for t in tasks]
+    assert grouped_labels(group_tasks(cuda, "auto")) == on  # on a GPU every supported run groups
+
+
+def test_grouped_tasks_through_the_pool_score_every_member(tmp_path):
+    tasks = group_tasks(smoke(tmp_path, ("ring8",), variants=("vanilla", "wgan-gp")), "auto")
+    assert [len(t.members) for t in tasks] == [2, 0, 0]  # vanilla's two seeds together, then wgan-gp alone
+    outcomes = list(run_local(tasks, workers=1))
+    assert sorted(o.run_id for o in outcomes) == sorted(f"ring8/{v}/seed{s}" for v in ("vanilla", "wgan-gp")
+                                                        for s in (0, 1))
+    assert {o.status for o in outcomes} == {"finished"}
+    for seed in (0, 1):
+        record = read_record(tmp_path / "runs" / "ring8" / "vanilla" / f"seed{seed}")
+        assert record["ensemble"] == {"size": 2, "index": seed, "seeds": [0, 1]}
+        assert all(s["metrics"] for s in record["snapshots"])
+        assert "ensemble" not in read_record(tmp_path / "runs" / "ring8" / "wgan-gp" / f"seed{seed}")
+    assert {o.status for o in run_local(tasks, workers=1)} == {"skipped"}
