@@ -4,11 +4,10 @@ Runs of one benchmark entry that differ only by seed form a group where grouped
 training is supported (:func:`ganbench.training.group.check_groupable`) and, with
 ``--group-seeds auto`` (the default), where it was measured to be faster:
 
-* on CPU, the 2-D MLPs, every variant but ``wgan-gp``. benchmarks/perf/seed_groups.py,
-  10 seeds of the quick ring8 MLP on one thread of an AMD EPYC: 1.09-1.20x the
-  seeds one after another (vanilla 1.15x, lsgan 1.20x, r3gan 1.14x, wgan 1.12x,
-  loss-sensitive 1.09x); wgan-gp 0.90x (its penalty's double backward under vmap).
-  The DCGAN is not grouped on CPU (see docs/performance.md);
+* on CPU, the 2-D MLPs: benchmarks/perf/seed_groups.py, 10 seeds of the quick ring8
+  MLP on one thread of an idle AMD EPYC, measured 1.04-1.16x the seeds one after
+  another for every supported variant (docs/performance.md). The DCGAN is not
+  grouped on CPU: 0.79-0.83x;
 * on a GPU every supported run: HFTA (Wang et al., MLSys 2021) measured up to
   15x for fused copies of small models there. Not yet timed by ganbench
   (benchmarks/perf/gpu_readiness.py times it when a GPU is lent).
@@ -26,8 +25,6 @@ import functools
 from ganbench.suite.tasks import Task
 
 POLICIES = ("auto", "on", "off")
-#: Variants measured slower grouped than alone on the CPU MLP (see the module docstring).
-CPU_SLOWER = frozenset({"wgan-gp"})
 
 
 def group_tasks(tasks: list[Task], policy: str = "auto") -> list[Task]:
@@ -58,7 +55,7 @@ def should_group(config, policy: str) -> bool:
     info = _info(config.dataset, config.data_dir)
     cfg = resolve(dataclasses.replace(config, device="meta"), info.kind)
     if policy == "auto" and not config.device.startswith("cuda"):
-        if info.kind != "points" or cfg.variant in CPU_SLOWER:
+        if info.kind != "points":
             return False
     generator, critic = build_models(info, width=cfg.width, z_dim=cfg.z_dim, d_norm=cfg.d_norm, config=cfg)
     try:

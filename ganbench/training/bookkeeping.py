@@ -105,10 +105,11 @@ def checkpoint(run, run_dir: Path, state: TrainState, record: dict, meter: Budge
     write_record(run_dir, finish_record(record, state, meter, status))
 
 
-def restore(run, run_dir: Path) -> tuple[TrainState, list[str]]:
-    """Load the newest usable checkpoint into ``run``; a fresh state if none."""
+def restore(run, run_dir: Path, at_step: Optional[int] = None) -> tuple[TrainState, list[str]]:
+    """Load the newest usable checkpoint (at generator step ``at_step``, if given) into ``run``;
+    a fresh state if none."""
     events: list[str] = []
-    payload = load_checkpoint(run_dir, events)
+    payload = load_checkpoint(run_dir, events, at_step)
     state = TrainState() if payload is None else TrainState.from_dict(payload["state"])
     if run.fixed_packs is not None:
         run.fixed_packs.drawn = packs.batches_drawn(run, state.spent)

@@ -35,25 +35,43 @@ def save_checkpoint(run_dir: Path, payload: dict[str, Any]) -> None:
     atomic_torch_save(latest, payload)
 
 
-def load_checkpoint(run_dir: Path, events: list[str]) -> Optional[dict[str, Any]]:
+def load_checkpoint(run_dir: Path, events: list[str], g_step: Optional[int] = None) -> Optional[dict[str, Any]]:
     """The newest loadable checkpoint, or None. Every fallback is appended to
-    ``events`` so the run record says what happened."""
+    ``events`` so the run record says what happened. With ``g_step``, the newest
+    one at that generator step (a seed group's members resume at one step)."""
     for name in (LATEST, PREVIOUS):
-        path = Path(run_dir) / name
-        if not path.exists():
+        payload = _loadable(Path(run_dir) / name, events)
+        if payload is None:
             continue
-        try:
-            payload = safe_torch_load(path)
-            if not isinstance(payload, dict) or "state" not in payload:
-                raise CheckpointError(f"{path}: not a ganbench checkpoint")
-            if name == PREVIOUS:
-                events.append(f"resumed from {PREVIOUS} (latest checkpoint unusable)")
-            return payload
-        except CheckpointError as exc:
-            events.append(f"ignored {name}: {exc}")
+        if g_step is not None and payload["state"]["spent"]["g_steps"] != g_step:
+            continue
+        if name == PREVIOUS:
+            why = "latest checkpoint unusable" if g_step is None else f"to rejoin its seed group at step {g_step}"
+            events.append(f"resumed from {PREVIOUS} ({why})")
+        return payload
     if any("ignored" in e for e in events):
         events.append("no usable checkpoint: restarted from scratch")
     return None
+
+
+def checkpoint_steps(run_dir: Path) -> set[int]:
+    """The generator steps of ``run_dir``'s loadable checkpoints ({0}: none, a fresh start)."""
+    payloads = [_loadable(Path(run_dir) / name, []) for name in (LATEST, PREVIOUS)]
+    steps = {p["state"]["spent"]["g_steps"] for p in payloads if p is not None}
+    return steps or {0}
+
+
+def _loadable(path: Path, events: list[str]) -> Optional[dict[str, Any]]:
+    if not path.exists():
+        return None
+    try:
+        payload = safe_torch_load(path)
+        if not isinstance(payload, dict) or "state" not in payload:
+            raise CheckpointError(f"{path}: not a ganbench checkpoint")
+        return payload
+    except CheckpointError as exc:
+        events.append(f"ignored {path.name}: {exc}")
+        return None
 
 
 def rng_state(device: torch.device) -> dict[str, torch.Tensor]:

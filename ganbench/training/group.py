@@ -29,7 +29,9 @@ from torch.func import functional_call, stack_module_state, vmap
 from ganbench.config.run import RunConfig
 from ganbench.core.errors import ConfigError
 from ganbench.training import ema, packs
+from ganbench.training.checkpoint import set_rng_state
 from ganbench.training.streams import MemberStreams
+from ganbench.variants import make_variant
 
 
 class Stacked(nn.Module):
@@ -91,7 +93,7 @@ def member_optimizer_state(optimizer: torch.optim.Optimizer, i: int) -> dict:
 
 def check_groupable(configs: list[RunConfig], networks: Optional[list[nn.Module]] = None) -> None:
     """Refuse a group whose runs differ by more than seed, or that grouped training cannot train
-    (``networks``: one member's generator and critic, checked for buffers)."""
+    (``networks``: one member's generator and critic, checked for what vmap cannot batch)."""
     base = {**configs[0].to_dict(), "seed": None}
     for cfg in configs[1:]:
         other = {**cfg.to_dict(), "seed": None}
@@ -100,11 +102,15 @@ def check_groupable(configs: list[RunConfig], networks: Optional[list[nn.Module]
             raise ConfigError(f"seeds trained together must differ only by seed; {configs[0].run_id} and "
                               f"{cfg.run_id} differ in {', '.join(differ)}")
     cfg = configs[0]
-    unsupported = {"update": cfg.update != "alternating", "compile": cfg.compile,
+    unsupported = {"update": cfg.update != "alternating", "compile": cfg.compile, "autocast_bf16": cfg.autocast_bf16,
                    "budget in seconds": cfg.budget.unit == "seconds", "g_per_slot": cfg.g_per_slot and cfg.pack > 1}
-    if networks is not None:  # its power iteration writes with out=, which vmap cannot batch
+    if networks is not None:  # spectral norm's power iteration writes with out=, which vmap cannot batch
         unsupported["spectral norm"] = any(".parametrizations." in name for net in networks
                                            for name, _ in net.named_parameters())
+        # torch.func.grad through a batch-normed critic fails inside vmap (its running statistics)
+        unsupported["batch norm in a critic differentiated twice"] = (
+            any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in networks[-1].modules())
+            and make_variant(cfg.variant, **cfg.variant_options).double_backward)
     reasons = [name for name, bad in unsupported.items() if bad]
     if reasons:
         raise ConfigError(f"{cfg.run_id}: grouped training does not support {', '.join(reasons)}; "
@@ -200,3 +206,21 @@ class SeedGroup:
         if self.g_ema is not None:
             self.g_ema.module.copy_to([r.g_ema.module for r in self.runs])
         return [self.streams.state(i) for i in range(len(self.runs))]
+
+
+def regroup(members: list, grouped: bool) -> Optional[SeedGroup]:
+    """A SeedGroup of the trainer's members when ``grouped`` (even one left of a group, so it goes
+    on as in the group), else None with the global stream set to the one member's."""
+    if not members:
+        return None
+    if not grouped:
+        set_rng_state(members[0].rng, members[0].run.device)
+        return None
+    return SeedGroup([m.run for m in members], [m.rng for m in members])
+
+
+def sync(group: Optional[SeedGroup], members: list) -> None:
+    """Copy a group's state back into its members' runs (nothing for a run alone)."""
+    if group is not None:
+        for m, rng in zip(members, group.sync()):
+            m.rng = rng

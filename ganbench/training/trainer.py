@@ -35,9 +35,9 @@ from ganbench.training.bookkeeping import (  # noqa: F401 (tests patch them here
     unwrap,
 )
 from ganbench.training.budget import BudgetMeter, check_budget, warn_repeated_snapshots
-from ganbench.training.checkpoint import set_rng_state
+from ganbench.training.checkpoint import checkpoint_steps
 from ganbench.training.device import compile_models, torch_device  # noqa: F401 (compile_models: re-exported)
-from ganbench.training.group import SeedGroup, check_groupable
+from ganbench.training.group import check_groupable, regroup, sync
 from ganbench.training.health import HealthMonitor, grad_square_norm
 from ganbench.training.memory import check_memory
 from ganbench.training.pause import pause_point
@@ -155,13 +155,14 @@ class Member:
     rng: dict = field(default_factory=dict)  # its random state while a group holds it (training/streams.py)
 
 
-def start(config: RunConfig, data: DataSplit, run_dir: Path) -> Member:
-    """Build the run, check its budget, restore its checkpoint, write its first record."""
+def start(config: RunConfig, data: DataSplit, run_dir: Path, at_step: Optional[int] = None) -> Member:
+    """Build the run, check its budget, restore its checkpoint (at ``at_step``, if given), write its
+    first record."""
     run, step_flops, meter = metered_run(config, data)
     config = run.config
     predicted = check_budget(meter, config.snapshot_fractions, config.run_id)  # before any record is written
     health = HealthMonitor(run.generator, data, config)  # before restore: it probes the initial generator
-    state, events = restore(run, run_dir)
+    state, events = restore(run, run_dir, at_step)
     if config.compile:
         compile_models(run)
     record = new_record(run, step_flops, events)
@@ -206,8 +207,11 @@ def train_seeds(configs: list[RunConfig], run_dirs: list[Path], *, force: bool =
             pending.append(i)
     data = load_dataset(configs[0].dataset, "train", configs[0].data_dir) if pending else None
     parts: dict = {i: [i] for i in pending}
-    if group:  # members restored at different steps (a fallen-back checkpoint) train apart
-        members, parts = {i: start(configs[i], data, run_dirs[i]) for i in pending}, {}
+    if group:  # resume every member at the newest step all have a checkpoint of (a kill may fall
+        # between two members' writes); with none in common, members at different steps train apart
+        common = set.intersection(*(checkpoint_steps(run_dirs[i]) for i in pending)) if pending else set()
+        at = max(common) if common else None
+        members, parts = {i: start(configs[i], data, run_dirs[i], at) for i in pending}, {}
         for i in pending:
             parts.setdefault(members[i].state.spent.g_steps, []).append(i)
     for part in parts.values():
@@ -221,7 +225,12 @@ def train_seeds(configs: list[RunConfig], run_dirs: list[Path], *, force: bool =
 def train_members(members: list[Member], callbacks: list, progress: bool) -> list[dict[str, Any]]:
     """The training loop: iterate while the budget lasts, taking snapshots and checkpoints.
     One member trains alone on torch's global random stream; several as a SeedGroup."""
-    active, group = list(members), regroup(members)
+    active = [m for m in members if m.state.diverged is None]  # a checkpoint may hold a divergence already
+    ended = [m for m in members if m.state.diverged is not None]
+    # A group keeps its size to the end: a member that diverges stays in the stack, ignored, so the
+    # others go on bit-identical to a group without the fault (vmap's kernels depend on the size).
+    group, stacked = regroup(active, len(members) > 1), list(active)
+    callback_of = {id(m): callback for m, callback in zip(members, callbacks)}
     desc = members[0].record["run_id"] + (f" (+{len(members) - 1} seeds)" if len(members) > 1 else "")
     bar = tqdm(total=100, unit="%", desc=desc, disable=not progress, leave=False)
     try:
@@ -237,51 +246,37 @@ def train_members(members: list[Member], callbacks: list, progress: bool) -> lis
             if lead.run.device.type == "cuda":
                 torch.cuda.synchronize(lead.run.device)
             seconds = (clock() - start_time) / len(active)  # a member's share of the iteration
-            for m, (d_losses, g_loss) in zip(active, results):
+            for m, (d_losses, g_loss) in [(m, r) for m, r in zip(stacked, results) if m.state.diverged is None]:
                 account(m.state, m.meter, m.run, seconds, d_losses, g_loss)
                 m.health.observe(m.state, d_losses, m.run.g_grad_square)
             checkpointed = lead.state.spent.g_steps % lead.run.config.checkpoint_every == 0
             diverged = [m for m in active if m.state.diverged]
             if group is not None and (checkpointed or diverged or snapshot_due(lead.run, lead.state, lead.meter)):
-                for m, rng in zip(active, group.sync()):
-                    m.rng = rng
-            for m, callback in zip(active, [callbacks[members.index(m)] for m in active]):
+                sync(group, stacked)
+            for m in active:  # every member's files first: a stop below leaves them at one step
                 take_due_snapshots(m.run, m.run_dir, m.state, m.meter, final=False)
                 if checkpointed:
                     checkpoint(m.run, m.run_dir, m.state, m.record, m.meter, rng=m.rng if group is not None else None)
-                if callback is not None:
+            for m in active:
+                if (callback := callback_of[id(m)]) is not None:
                     callback({"g_step": m.state.spent.g_steps, "flops": m.state.spent.flops, "losses": m.state.losses,
                               "progress": m.meter.progress(m.state.spent), "checkpointed": checkpointed})
                 pause_point(m.record["run_id"], m.state.spent.g_steps)
             bar.update(round(100 * lead.meter.progress(lead.state.spent)) - bar.n)
-            if diverged:
-                for m in diverged:
-                    finish(m, group)
-                active = [m for m in active if not m.state.diverged]
-                group = regroup(active) if group is not None else None
+            for m in diverged:
+                finish(m, group)
+            active = [m for m in active if not m.state.diverged]
     except KeyboardInterrupt:
-        if group is not None:
-            for m, rng in zip(active, group.sync()):
-                m.rng = rng
+        sync(group, stacked)
         for m in active:
             checkpoint(m.run, m.run_dir, m.state, m.record, m.meter, rng=m.rng if group is not None else None)
         raise
     finally:
         bar.close()
-    if group is not None:
-        for m, rng in zip(active, group.sync()):
-            m.rng = rng
-    for m in active:
+    sync(group, stacked)
+    for m in active + ended:
         finish(m, group)
     return [m.record for m in members]
-
-
-def regroup(members: list[Member]):
-    """A SeedGroup of the members (several), or None with the global stream set to the one's."""
-    if len(members) == 1:
-        set_rng_state(members[0].rng, members[0].run.device)
-        return None
-    return SeedGroup([m.run for m in members], [m.rng for m in members]) if members else None
 
 
 def finish(m: Member, group) -> None:
