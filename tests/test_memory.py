@@ -42,6 +42,13 @@ def test_an_oversized_model_is_refused_naming_what_it_needs(info):
     assert "--width" in message
 
 
+def test_a_seed_group_is_counted_once_per_member(info):
+    one = estimate_memory(ring8(width=4096), info).total
+    assert check_memory(ring8(width=4096), info, available=int(1.5 * one)).total == one
+    with pytest.raises(ConfigError, match="x 10 seeds trained together.*--group-seeds off"):
+        check_memory(ring8(width=4096), info, available=int(1.5 * one), copies=10)
+
+
 def test_a_normal_model_passes(info):
     need = check_memory(ring8(width=128), info)  # the quick profile's ring8 size, real free memory
     assert 0 < need.total < 64 * 2 ** 20

@@ -317,3 +317,26 @@ def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(tmp_path, mo
         assert comparable({**x, "resume_events": []}) == comparable({**y, "resume_events": []})
         a, b = load(tmp_path / f"cut{s}"), load(tmp_path / f"ref{s}")
         assert all(torch.equal(a["generator"][n], b["generator"][n]) for n in a["generator"])
+
+
+def test_members_at_steps_with_no_checkpoint_in_common_train_apart(tmp_path):
+    """Member 0 lost its checkpoints, members 1 and 2 hold steps 5 and 10: member 0 restarts
+    alone, on its own random stream (as a run alone), and 1 and 2 resume together."""
+    configs = seeds_of(ring8("vanilla"))
+    dirs = [tmp_path / f"m{s}" for s in SEEDS]
+
+    def stop(info):
+        if info["g_step"] == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_seeds([replace(c, budget=Budget.parse("1e12flops", max_g_steps=12)) for c in configs], dirs,
+                    group=True, callbacks=[stop, None, None])
+    for name in ("checkpoint.pt", "checkpoint.prev.pt", "record.json"):
+        (dirs[0] / name).unlink()
+    configs = [replace(c, budget=Budget.parse("1e12flops", max_g_steps=12)) for c in configs]
+    records = train_seeds(configs, dirs, group=True)
+    alone = train(configs[0], tmp_path / "alone")
+    assert "ensemble" not in records[0] and comparable(records[0]) == comparable(alone)
+    assert [r["ensemble"] for r in records[1:]] == [{"size": 2, "index": i, "seeds": [1, 2]} for i in (0, 1)]
+    assert all("resumed at generator step 10" in r["resume_events"] for r in records[1:])

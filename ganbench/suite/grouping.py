@@ -13,8 +13,9 @@ training is supported (:func:`ganbench.training.group.check_groupable`) and, wit
   (benchmarks/perf/gpu_readiness.py times it when a GPU is lent).
 
 ``on`` groups every supported run; ``off`` none. Runs grouping cannot train (spectral
-norm's or batch norm's buffers, the simultaneous update, ``compile``, a seconds
-budget) train alone under ``auto`` and ``on`` alike.
+norm, batch norm in a critic differentiated twice, the simultaneous update, per-slot
+generator calls, ``compile``, ``autocast_bf16``, a seconds budget) train alone under
+``auto`` and ``on`` alike.
 """
 
 from __future__ import annotations

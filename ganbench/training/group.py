@@ -30,6 +30,7 @@ from ganbench.config.run import RunConfig
 from ganbench.core.errors import ConfigError
 from ganbench.training import ema, packs
 from ganbench.training.checkpoint import set_rng_state
+from ganbench.training.memory import check_memory
 from ganbench.training.streams import MemberStreams
 from ganbench.variants import make_variant
 
@@ -125,6 +126,8 @@ class SeedGroup:
     def __init__(self, runs: list, states: list[dict[str, Tensor]]):
         check_groupable([r.config for r in runs], [runs[0].generator, runs[0].critic])
         self.runs, first = runs, runs[0]
+        if first.device.type != "meta":  # the stack and every member's activations, before any step
+            check_memory(first.config, first.data.info, copies=len(runs))
         self.config, self.variant, self.device = first.config, first.variant, first.device
         self.generator, self.critic = Stacked([r.generator for r in runs]), Stacked([r.critic for r in runs])
         cfg = self.config
@@ -184,7 +187,7 @@ class SeedGroup:
         g_loss = vmap(self._g_loss, randomness="same")(self.generator.params(), self.critic.params(detach=True),
                                                         z, real, self.index)
         g_loss.sum().backward()
-        grads = [p.grad.flatten(1) for p in self.generator.parameters() if p.grad is not None]
+        grads = [p.grad.reshape(len(self.runs), -1) for p in self.generator.parameters() if p.grad is not None]
         g_grad = torch.stack([g.float().square().sum(dim=1) for g in grads]).sum(dim=0)
         self.opt_g.step()
         values = torch.stack([*d_losses, g_loss.detach(), g_grad]).float().T.tolist()  # one device sync

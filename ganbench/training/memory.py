@@ -107,15 +107,18 @@ def available_memory(device: str) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_memory(config: RunConfig, info: DatasetInfo, available: int | None = None) -> MemoryEstimate:
-    """Raise ConfigError when training the resolved ``config`` cannot fit in its device's
-    memory (``available`` bytes, default: :func:`available_memory`); return the estimate."""
+def check_memory(config: RunConfig, info: DatasetInfo, available: int | None = None,
+                 copies: int = 1) -> MemoryEstimate:
+    """Raise ConfigError when training the resolved ``config`` (``copies`` of it: a seed group)
+    cannot fit in its device's memory (``available`` bytes, default: :func:`available_memory`);
+    return the estimate (of one copy)."""
     optimizer = make_variant(config.variant, **config.variant_options).defaults.optimizer
     need = estimate_memory(config, info, optimizer)
     free = available_memory(config.device) if available is None else available
-    if need.total > free:
+    if need.total * copies > free:
+        group = f" x {copies} seeds trained together (--group-seeds off trains them one at a time)" * (copies > 1)
         raise ConfigError(
-            f"run {config.run_id}: the generator and critic need about {need.total / GIB:.1f} GiB to train "
+            f"run {config.run_id}: the generator and critic need about {need.total / GIB:.1f} GiB{group} to train "
             f"({need.parameters:,} parameters x {need.bytes_per_parameter} bytes for weights, gradients and "
             f"{optimizer} state = {need.parameters * need.bytes_per_parameter / GIB:.1f} GiB, plus "
             f"{need.activations / GIB:.1f} GiB of activations at batch {config.batch_size}), but {config.device} "
