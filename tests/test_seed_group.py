@@ -35,6 +35,14 @@ def load(run_dir: Path) -> dict:
     return safe_torch_load(Path(run_dir) / "checkpoint.pt")
 
 
+def ctrl_c_at(g_step: int):
+    """A trainer callback that interrupts (as Ctrl-C does) after generator step ``g_step``."""
+    def callback(info):
+        if info["g_step"] == g_step:
+            raise KeyboardInterrupt
+    return callback
+
+
 def tensors(payload: dict, key: str) -> dict:
     return payload.get(key, {})
 
@@ -130,10 +138,7 @@ def test_a_nan_in_one_member_diverges_it_alone(seeds, tmp_path, monkeypatch):
 def test_an_interrupted_group_resumes_bit_for_bit(tmp_path, monkeypatch):
     configs = seeds_of(ring8("r3gan"))
     reference = train_seeds(configs, [tmp_path / f"ref{s}" for s in SEEDS], group=True)
-
-    def interrupt(info):
-        if info["g_step"] == 8:  # between the checkpoints at 5 and 10
-            raise KeyboardInterrupt
+    interrupt = ctrl_c_at(8)  # between the checkpoints at 5 and 10
 
     dirs = [tmp_path / f"cut{s}" for s in SEEDS]
     with pytest.raises(KeyboardInterrupt):
@@ -151,10 +156,7 @@ def test_a_member_checkpoint_resumes_alone(tmp_path):
     """Members write single-run checkpoints: one resumes under ``train`` as its own run."""
     configs = seeds_of(ring8("lsgan"))
     dirs = [tmp_path / f"m{s}" for s in SEEDS]
-
-    def interrupt(info):
-        if info["g_step"] == 6:
-            raise KeyboardInterrupt
+    interrupt = ctrl_c_at(6)
 
     with pytest.raises(KeyboardInterrupt):
         train_seeds(configs, dirs, group=True, callbacks=[interrupt, None, None])
@@ -275,11 +277,7 @@ def test_a_divergence_held_in_a_checkpoint_ends_the_run_on_resume(group, tmp_pat
 
     monkeypatch.setattr(trainer, "train_iteration", step)
     monkeypatch.setattr(group_module.SeedGroup, "iteration", group_step)
-
-    def stop(info):
-        if info["g_step"] == k:
-            raise KeyboardInterrupt
-
+    stop = ctrl_c_at(k)
     configs = seeds_of(ring8("vanilla")) if group else [ring8("vanilla")]
     dirs = [tmp_path / f"d{i}" for i in range(len(configs))]
     with pytest.raises(KeyboardInterrupt):
@@ -296,12 +294,11 @@ def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(tmp_path, mo
 
     configs = [replace(c, budget=Budget.parse("1e12flops", max_g_steps=14)) for c in seeds_of(ring8("vanilla"))]
     reference = train_seeds(configs, [tmp_path / f"ref{s}" for s in SEEDS], group=True)
-    real, writes = trainer.checkpoint, []
+    real = trainer.checkpoint
 
     def killed_midway(run, run_dir, state, *args, **kwargs):
         if state.spent.g_steps == 10 and run_dir.name == "cut1":
             raise RuntimeError("killed")  # not KeyboardInterrupt: nothing else gets written
-        writes.append(run_dir.name)
         return real(run, run_dir, state, *args, **kwargs)
 
     monkeypatch.setattr(trainer, "checkpoint", killed_midway)
@@ -322,19 +319,12 @@ def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(tmp_path, mo
 def test_members_at_steps_with_no_checkpoint_in_common_train_apart(tmp_path):
     """Member 0 lost its checkpoints, members 1 and 2 hold steps 5 and 10: member 0 restarts
     alone, on its own random stream (as a run alone), and 1 and 2 resume together."""
-    configs = seeds_of(ring8("vanilla"))
+    configs = [replace(c, budget=Budget.parse("1e12flops", max_g_steps=12)) for c in seeds_of(ring8("vanilla"))]
     dirs = [tmp_path / f"m{s}" for s in SEEDS]
-
-    def stop(info):
-        if info["g_step"] == 10:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train_seeds([replace(c, budget=Budget.parse("1e12flops", max_g_steps=12)) for c in configs], dirs,
-                    group=True, callbacks=[stop, None, None])
+        train_seeds(configs, dirs, group=True, callbacks=[ctrl_c_at(10), None, None])
     for name in ("checkpoint.pt", "checkpoint.prev.pt", "record.json"):
         (dirs[0] / name).unlink()
-    configs = [replace(c, budget=Budget.parse("1e12flops", max_g_steps=12)) for c in configs]
     records = train_seeds(configs, dirs, group=True)
     alone = train(configs[0], tmp_path / "alone")
     assert "ensemble" not in records[0] and comparable(records[0]) == comparable(alone)
