@@ -15,7 +15,7 @@ from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
 @click.argument("names", nargs=-1)
 @click.option("--all", "run_all", is_flag=True, help="Run every benchmark in --benchmarks-dir.")
 @click.option("--profile", type=click.Choice(PROFILES), default=DEFAULT_PROFILE, show_default=True,
-              help="Benchmark size: smoke (CI, minutes), quick (2-core CPU, about 70 min for --all), full (paper scale, GPU).")
+              help="Benchmark size: smoke (CI, minutes), quick (2-core CPU, about 65 min for --all), full (paper scale, GPU).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
               help="Results directory: runs go to OUT/runs/<benchmark>/<variant>/seed<k>/.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs (default: one per core, or per GPU).")
