@@ -41,7 +41,7 @@ def test_the_local_pool_starts_inside_the_tunables(monkeypatch):
 
         def submit(self, fn, task):
             future = Future()
-            future.set_result(Outcome(task.run_id, "finished"))
+            future.set_result([Outcome(task.run_id, "finished")])  # a worker returns its task's outcomes
             return future
 
     monkeypatch.setattr(executors, "ProcessPoolExecutor", Pool)
