@@ -101,7 +101,8 @@ class MemberStreams(TorchFunctionMode):
             if self._member is not None:
                 return func(*args, generator=self._generator(self._member, kwargs), **kwargs)
             draws = [func(*args, generator=self._generator(i, kwargs), **kwargs) for i in range(len(self.generators))]
-            return torch.stack(draws)[self._index]
+            # index_select, not [index]: older torch turns a 0-dim index into .item(), which vmap refuses
+            return torch.stack(draws).index_select(0, self._index.reshape(1)).squeeze(0)
         if func in REFUSED:
             raise GanbenchError(f"grouped training cannot give each member its own stream for "
                                 f"{getattr(func, '__qualname__', func)}; draw with torch.rand / randn / randint "
