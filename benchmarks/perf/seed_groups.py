@@ -27,7 +27,7 @@ import torch
 
 from ganbench.config.run import Budget, RunConfig, resolve
 from ganbench.datasets import load_dataset
-from ganbench.training import streams
+from ganbench.training.checkpoint import rng_state
 from ganbench.training.group import SeedGroup, check_groupable
 from ganbench.training.trainer import build_run, train_iteration
 from ganbench.variants import VARIANTS
@@ -51,7 +51,7 @@ def build(variant: str, model: str, seeds: int, device: str = "cpu"):
     runs, states = [], []
     for cfg in configs:
         runs.append(build_run(cfg, data))
-        states.append(streams.global_state(runs[-1].device))
+        states.append(rng_state(runs[-1].device))
     try:
         check_groupable(configs, [runs[0].generator, runs[0].critic])
     except Exception as exc:  # e.g. spectral norm's buffers

@@ -39,14 +39,6 @@ REFUSED = (torch.rand_like, torch.randn_like, torch.randint_like, torch.bernoull
            torch.Tensor.cauchy_, torch.Tensor.log_normal_)
 
 
-def global_state(device: torch.device) -> dict[str, torch.Tensor]:
-    """The global generator states a run on ``device`` draws from (CPU, and its GPU's)."""
-    state = {"cpu": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
 class MemberStreams(TorchFunctionMode):
     """One random stream per member; see the module docstring."""
 
@@ -65,7 +57,7 @@ class MemberStreams(TorchFunctionMode):
         self._index: Optional[torch.Tensor] = None
 
     def state(self, i: int) -> dict[str, torch.Tensor]:
-        """Member ``i``'s stream states, in :func:`global_state`'s format (its checkpoint's ``rng``)."""
+        """Member ``i``'s stream states, in :func:`ganbench.training.checkpoint.rng_state`'s format (its checkpoint's ``rng``)."""
         return {kind: gen.get_state() for kind, gen in self.generators[i].items()}
 
     @contextmanager

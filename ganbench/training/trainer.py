@@ -24,7 +24,7 @@ from ganbench.config.run import RunConfig, resolve
 from ganbench.core.record import finished_record, write_record
 from ganbench.datasets import DataSplit, load_dataset
 from ganbench.models import build_models
-from ganbench.training import ema, packs, samples, streams, update
+from ganbench.training import ema, packs, samples, update
 from ganbench.training.bookkeeping import (  # noqa: F401 (tests patch them here, where the loop looks them up)
     TrainState,
     account,
@@ -35,7 +35,7 @@ from ganbench.training.bookkeeping import (  # noqa: F401 (tests patch them here
     unwrap,
 )
 from ganbench.training.budget import BudgetMeter, check_budget, warn_repeated_snapshots
-from ganbench.training.checkpoint import checkpoint_steps
+from ganbench.training.checkpoint import checkpoint_steps, rng_state
 from ganbench.training.device import compile_models, torch_device  # noqa: F401 (compile_models: re-exported)
 from ganbench.training.group import check_groupable, regroup, sync
 from ganbench.training.health import HealthMonitor, grad_square_norm
@@ -167,7 +167,7 @@ def start(config: RunConfig, data: DataSplit, run_dir: Path, at_step: Optional[i
         compile_models(run)
     record = new_record(run, step_flops, events)
     write_record(run_dir, finish_record(record, state, meter, "interrupted"))
-    return Member(run, run_dir, meter, state, record, health, predicted, streams.global_state(run.device))
+    return Member(run, run_dir, meter, state, record, health, predicted, rng_state(run.device))
 
 
 def train(config: RunConfig, run_dir: Path, *, force: bool = False, progress: bool = False,
