@@ -225,11 +225,11 @@ class TrainTimer:
                 end = now()
                 t.snapshot_seconds = [t.snapshot_seconds[i] + end[i] - start[i] for i in (0, 1)]
 
-        def timed_checkpoint(run, run_dir, state, record, meter, status="interrupted"):
+        def timed_checkpoint(run, run_dir, state, record, meter, status="interrupted", **kwargs):
             start = now()
             if status != "interrupted" and t.loop_end is None:  # diverged runs take no final snapshots
                 t.loop_end = start
-            checkpoint(run, run_dir, state, record, meter, status=status)
+            checkpoint(run, run_dir, state, record, meter, status=status, **kwargs)  # e.g. a group member's rng
             if status == "interrupted":
                 t.checkpoint_seconds.append(time.perf_counter() - start[0])
 
