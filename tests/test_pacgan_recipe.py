@@ -207,3 +207,19 @@ def test_repro_benchmarks_run_pacgans_code_in_paper_and_cpu_profiles(name):
         for config in bench.run_configs(profile):
             assert {k: getattr(config, k) for k in RECIPE} == RECIPE and config.eval_bn == "population"
     assert all(c.update == "alternating" and c.real_packs == "fresh" for c in bench.run_configs("smoke"))
+
+
+def test_gradients_laid_out_unlike_their_parameters_step_the_right_elements():
+    """torch's fused CPU Adam reads a gradient with its parameter's strides: a transposed one
+    (as autograd.grad gives a seed group's stacked weights) must be copied into that layout."""
+    from ganbench.training.update import assign_grads
+
+    grad = torch.tensor([[1.0, -1.0], [2.0, -3.0], [-1.0, 1.0]])
+    steps = []
+    for fused in (False, True):
+        p = torch.nn.Parameter(torch.zeros(3, 2))
+        assign_grads([p], [grad.t().contiguous().t()])  # the same values, transposed strides
+        torch.optim.Adam([p], lr=1.0, fused=fused).step()
+        steps.append(p.detach().clone())
+    assert torch.allclose(steps[0], -grad.sign(), atol=1e-6)  # Adam's first step: lr * sign(grad)
+    assert torch.allclose(steps[1], steps[0], atol=1e-6)

@@ -13,10 +13,10 @@ from ganbench.suite.tasks import plan
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def smoke(out, names, variants=()):
+def smoke(out, names, variants=(), profile="smoke"):
     """The smoke plan with seeds 0 and 1 (fashion-mnist's smoke profile has one seed)."""
-    benchmarks = [b.with_seeds("smoke", (0, 1)) for b in discover(ROOT / "benchmarks", names)]
-    return plan(benchmarks, "smoke", out, variants=variants)
+    benchmarks = [b.with_seeds(profile, (0, 1)) for b in discover(ROOT / "benchmarks", names)]
+    return plan(benchmarks, profile, out, variants=variants)
 
 
 def grouped_labels(tasks) -> dict[str, int]:
@@ -33,6 +33,8 @@ def test_auto_groups_the_cpu_mlps_measured_faster(tmp_path):
     assert [t.run_id for t in grouped if not t.members] == [t.run_id for t in tasks if t.config.label == "hinge"]
     assert grouped_labels(group_tasks(tasks, "on")) == grouped_labels(grouped)
     assert group_tasks(tasks, "off") == tasks
+    quick = smoke(tmp_path, ("ring8",), profile="quick")  # the width (128) measured faster grouped
+    assert grouped_labels(group_tasks(quick, "auto")) == grouped_labels(grouped)
 
 
 def test_images_group_only_when_asked_on_cpu(tmp_path):
@@ -42,6 +44,15 @@ def test_images_group_only_when_asked_on_cpu(tmp_path):
     assert "hinge" not in on and on.get("vanilla") == 2  # batch norm groups; spectral norm does not
     cuda = [replace(t, config=replace(t.config, device="cuda")) for t in tasks]
     assert grouped_labels(group_tasks(cuda, "auto")) == on  # on a GPU every supported run groups
+
+
+def test_pacgans_wide_mlps_group_only_when_asked_on_cpu(tmp_path):
+    tasks = smoke(tmp_path, ("pacgan-ring8",), profile="cpu")  # 400-wide, simultaneous update, per-slot calls
+    assert grouped_labels(group_tasks(tasks, "auto")) == {}  # measured no faster grouped on CPU
+    on = grouped_labels(group_tasks(tasks, "on"))
+    assert on == {entry: 2 for entry in ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")}
+    cuda = [replace(t, config=replace(t.config, device="cuda")) for t in tasks]
+    assert grouped_labels(group_tasks(cuda, "auto")) == on
 
 
 def test_grouped_tasks_through_the_pool_score_every_member(tmp_path):

@@ -18,8 +18,7 @@ same sweep on the CPU (a dry run of the script; not GPU figures).
 ``--seed-groups`` adds seeds trained together (benchmarks/perf/seed_groups.py)
 on the device: the quick 2-D MLP step of every variant for 10 seeds grouped and
 one after another, the DCGAN the same way, and PacGAN's ``paper`` entry (10
-seeds), which is printed as not grouped with its reason while its simultaneous
-update is unsupported.
+seeds of PacGAN2: simultaneous update, batch norm per pack slot, fixed packs).
 
 Target: none yet; every combination should run, and the table says which
 options pay off on the device at hand.

@@ -6,11 +6,12 @@ training iteration of ``--seeds`` runs stepped one after another (the trainer's
 ``train_iteration``, each run on its own) and of the same runs as one
 ``SeedGroup`` (``SeedGroup.iteration``), timed alternately; the speed-up is
 single / grouped, medians over ``--repeats`` rounds. Models: the quick ring8
-and grid25 MLP (batch 256, the default width), PacGAN's 400-wide MLP, and the
-quick Fashion-MNIST DCGAN (width 32). The suite groups seeds by default
-where this measures a speed-up (``ganbench.suite.grouping``). A setting grouped
-training cannot train is printed as such, with the reason. PacGAN's ``paper``
-entry is one: its simultaneous update is not grouped yet.
+and grid25 MLP (batch 256, the default width), PacGAN's 400-wide MLP, the
+quick Fashion-MNIST DCGAN (width 32), and PacGAN's ``paper`` entry (PacGAN2:
+its networks, simultaneous update, per-slot generator calls and fixed packs).
+The suite groups seeds by default where this measures a speed-up
+(``ganbench.suite.grouping``). A setting grouped training cannot train (e.g.
+hinge's spectral norm) is printed as such, with the reason.
 benchmarks/perf/gpu_readiness.py ``--seed-groups`` runs the same measurement on the GPU.
 
     python benchmarks/perf/seed_groups.py [--quick] [--models mlp dcgan] [--variants vanilla wgan-gp]

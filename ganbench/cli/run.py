@@ -36,7 +36,8 @@ from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
               "a changed-seed check of the conclusions (`ganbench compare`); use another --out.")
 @click.option("--group-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Train a benchmark entry's seeds together in one process (stacked weights, vmap): auto where "
-                   "measured faster (CPU: the 2-D MLPs; GPU: every supported run), on wherever supported, off never. "
+                   "measured faster (CPU: the 2-D MLPs up to 128 units wide; GPU: every supported run), on wherever "
+                   "supported, off never. "
                    "Records are the same format, plus 'ensemble'; local executor only.")
 @click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")

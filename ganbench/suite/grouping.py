@@ -4,18 +4,19 @@ Runs of one benchmark entry that differ only by seed form a group where grouped
 training is supported (:func:`ganbench.training.group.check_groupable`) and, with
 ``--group-seeds auto`` (the default), where it was measured to be faster:
 
-* on CPU, the 2-D MLPs: benchmarks/perf/seed_groups.py, 10 seeds of the quick ring8
+* on CPU, the 2-D MLPs no wider than the quick profile's (:data:`CPU_MAX_WIDTH`
+  units in every layer): benchmarks/perf/seed_groups.py, 10 seeds of the quick ring8
   MLP on one thread of an idle AMD EPYC, measured 1.04-1.16x the seeds one after
-  another for every supported variant (docs/performance.md). The DCGAN is not
-  grouped on CPU: 0.79-0.83x;
+  another for every supported variant (docs/performance.md). Wider ones are not
+  grouped on CPU: PacGAN's 400-wide MLP measured 0.97-1.02x, its ``paper`` entry
+  (maxout critic, simultaneous update) 0.99x; nor is the DCGAN: 0.79-0.83x;
 * on a GPU every supported run: HFTA (Wang et al., MLSys 2021) measured up to
   15x for fused copies of small models there. Not yet timed by ganbench
   (benchmarks/perf/gpu_readiness.py times it when a GPU is lent).
 
 ``on`` groups every supported run; ``off`` none. Runs grouping cannot train (spectral
-norm, batch norm in a critic differentiated twice, the simultaneous update, per-slot
-generator calls, ``compile``, ``autocast_bf16``, a seconds budget) train alone under
-``auto`` and ``on`` alike.
+norm, batch norm in a critic differentiated twice, ``compile``, ``autocast_bf16``, a
+seconds budget) train alone under ``auto`` and ``on`` alike.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ import functools
 from ganbench.suite.tasks import Task
 
 POLICIES = ("auto", "on", "off")
+#: The widest layer (units) of a 2-D MLP that ``auto`` groups on CPU: the quick profile's width,
+#: measured faster grouped; 400 was not (see the module docstring).
+CPU_MAX_WIDTH = 128
 
 
 def group_tasks(tasks: list[Task], policy: str = "auto") -> list[Task]:
@@ -55,15 +59,23 @@ def should_group(config, policy: str) -> bool:
 
     info = _info(config.dataset, config.data_dir)
     cfg = resolve(dataclasses.replace(config, device="meta"), info.kind)
-    if policy == "auto" and not config.device.startswith("cuda"):
-        if info.kind != "points":
-            return False
+    if policy == "auto" and not config.device.startswith("cuda") and info.kind != "points":
+        return False
     generator, critic = build_models(info, width=cfg.width, z_dim=cfg.z_dim, d_norm=cfg.d_norm, config=cfg)
+    if policy == "auto" and not config.device.startswith("cuda") and _widest(generator, critic) > CPU_MAX_WIDTH:
+        return False
     try:
         check_groupable([cfg], [generator, critic])
     except ConfigError:
         return False
     return True
+
+
+def _widest(*networks) -> int:
+    """The most output units of any linear layer (a maxout layer's count all its pieces)."""
+    from torch import nn
+
+    return max(m.out_features for net in networks for m in net.modules() if isinstance(m, nn.Linear))
 
 
 @functools.lru_cache(maxsize=None)

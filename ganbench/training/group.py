@@ -28,10 +28,12 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ganbench.config.run import RunConfig
 from ganbench.core.errors import ConfigError
+from ganbench.models.packing import per_slot, running_statistics
 from ganbench.training import ema, packs
 from ganbench.training.checkpoint import set_rng_state
 from ganbench.training.memory import check_memory
 from ganbench.training.streams import MemberStreams
+from ganbench.training.update import assign_grads
 from ganbench.variants import make_variant
 
 
@@ -55,6 +57,11 @@ class Stacked(nn.Module):
         """Stacked parameters and buffers by their names in the members' modules."""
         values = {name: getattr(self, name.replace(".", "__")) for name in self.names + self.buffer_names}
         return {k: v.detach() for k, v in values.items()} if detach else values
+
+    def replace_buffers(self, values: dict[str, Tensor]) -> None:
+        """Set stacked buffers to new tensors (not ``copy_``: a pending backward may hold the old)."""
+        for name, value in values.items():
+            setattr(self, name.replace(".", "__"), value)
 
     def member_call(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
         """One member's forward (inside ``vmap``, ``params`` are that member's slices)."""
@@ -103,8 +110,7 @@ def check_groupable(configs: list[RunConfig], networks: Optional[list[nn.Module]
             raise ConfigError(f"seeds trained together must differ only by seed; {configs[0].run_id} and "
                               f"{cfg.run_id} differ in {', '.join(differ)}")
     cfg = configs[0]
-    unsupported = {"update": cfg.update != "alternating", "compile": cfg.compile, "autocast_bf16": cfg.autocast_bf16,
-                   "budget in seconds": cfg.budget.unit == "seconds", "g_per_slot": cfg.g_per_slot and cfg.pack > 1}
+    unsupported = {"compile": cfg.compile, "autocast_bf16": cfg.autocast_bf16, "budget in seconds": cfg.budget.unit == "seconds"}
     if networks is not None:  # spectral norm's power iteration writes with out=, which vmap cannot batch
         unsupported["spectral norm"] = any(".parametrizations." in name for net in networks
                                            for name, _ in net.named_parameters())
@@ -143,6 +149,8 @@ class SeedGroup:
                                           first.g_ema.ramp, first.g_ema.per_step)
         self.streams = MemberStreams(states, self.device)
         self.index = torch.arange(len(runs), device=self.device)
+        per_slot_calls = cfg.g_per_slot and cfg.pack > 1
+        self.slot_stats = running_statistics(self.generator.template[0]) if per_slot_calls else None
 
     def _draw(self, draw) -> Tensor:
         """``draw(run)`` for every member from its own stream, stacked."""
@@ -152,22 +160,39 @@ class SeedGroup:
                 out.append(draw(run))
         return torch.stack(out)
 
+    def _generate(self, g_params: dict, z: Tensor) -> tuple[Tensor, dict]:
+        """One member's packed fakes from its latents ``z`` (inside ``vmap``), and with per-slot
+        calls its averaged running statistics (:func:`ganbench.models.packing.per_slot`)."""
+        if self.slot_stats is None:
+            return packs.pack_samples(self.generator.member_call(g_params, z), self.config.pack), {}
+        running = {name: g_params[name] for name in self.slot_stats}
+        return per_slot(lambda x, stats: self.generator.member_call({**g_params, **stats}, x), running, z,
+                        self.config.pack)
+
     def _fakes(self, g_params: dict, z: Tensor) -> Tensor:
-        """Each member's packed fakes from its latents ``z`` (batched over members)."""
-        return vmap(lambda p, zi: packs.pack_samples(self.generator.member_call(p, zi), self.config.pack))(g_params, z)
+        """Every member's packed fakes (batched over members); per-slot statistics kept as a run alone keeps them."""
+        fake, stats = vmap(self._generate, randomness="same")(g_params, z)
+        self.generator.replace_buffers(stats)
+        return fake
 
     def _d_loss(self, params, real, fake, index):
         with self.streams.batched(index):
             return self.variant.d_loss(lambda x: self.critic.member_call(params, x), real, fake)
 
-    def _g_loss(self, g_params, d_params, z, real, index):
-        fake = packs.pack_samples(self.generator.member_call(g_params, z), self.config.pack)
+    def _g_loss(self, d_params, fake, real, index):
         with self.streams.batched(index):
             return self.variant.g_step_loss(lambda x: self.critic.member_call(d_params, x), fake, lambda: real)
 
+    def _losses(self, loss, *args) -> Tensor:
+        """Each member's ``loss`` (one of the above), batched over members."""
+        return vmap(loss, randomness="same")(*args, self.index)
+
     def iteration(self, n_critic: int) -> list[tuple[list[float], float]]:
         """``n_critic`` critic steps then one generator step for every member (the trainer's
-        ``train_iteration``, batched); each member's (critic losses, generator loss)."""
+        ``train_iteration``, batched), or one simultaneous update (training/update.py);
+        each member's (critic losses, generator loss)."""
+        if self.config.update == "simultaneous":
+            return self._simultaneous()
         d_losses = []
         for _ in range(n_critic):
             real = self._draw(lambda run: run.real_batch())
@@ -176,7 +201,7 @@ class SeedGroup:
                 fake = self._fakes(self.generator.params(detach=True), z)
             self.opt_d.zero_grad(set_to_none=True)
             self.variant.before_d_step(self.critic)
-            losses = vmap(self._d_loss, randomness="same")(self.critic.params(), real, fake, self.index)
+            losses = self._losses(self._d_loss, self.critic.params(), real, fake)
             losses.sum().backward()
             self.opt_d.step()
             self.variant.after_d_step(self.critic)
@@ -184,12 +209,37 @@ class SeedGroup:
         z = self._draw(lambda run: run.sample_z())  # latents first, then the real batch, as a run alone
         real = self._draw(lambda run: run.real_batch()) if packs.g_step_draws_real(self.runs[0]) else z
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss = vmap(self._g_loss, randomness="same")(self.generator.params(), self.critic.params(detach=True),
-                                                        z, real, self.index)
+        g_loss = self._losses(self._g_loss, self.critic.params(detach=True), self._fakes(self.generator.params(), z),
+                              real)
         g_loss.sum().backward()
-        grads = [p.grad.reshape(len(self.runs), -1) for p in self.generator.parameters() if p.grad is not None]
-        g_grad = torch.stack([g.float().square().sum(dim=1) for g in grads]).sum(dim=0)
+        g_grad = self._g_grad_square()
         self.opt_g.step()
+        return self._values(d_losses, g_loss, g_grad)
+
+    def _simultaneous(self) -> list[tuple[list[float], float]]:
+        """Both networks' gradients from one batch and one set of fakes, then both steps
+        (:func:`ganbench.training.update.simultaneous_iteration`, batched)."""
+        real = self._draw(lambda run: run.real_batch())
+        self.variant.before_d_step(self.critic)
+        fake = self._fakes(self.generator.params(), self._draw(lambda run: run.sample_z()))
+        d_loss = self._losses(self._d_loss, self.critic.params(), real, fake.detach())
+        d_grads = torch.autograd.grad(d_loss.sum(), list(self.critic.parameters()), allow_unused=True)
+        g_loss = self._losses(self._g_loss, self.critic.params(detach=True), fake, real)
+        g_grads = torch.autograd.grad(g_loss.sum(), list(self.generator.parameters()), allow_unused=True)
+        assign_grads(self.critic.parameters(), d_grads)
+        assign_grads(self.generator.parameters(), g_grads)
+        g_grad = self._g_grad_square()
+        self.opt_d.step()
+        self.variant.after_d_step(self.critic)
+        self.opt_g.step()
+        return self._values([d_loss.detach()], g_loss, g_grad)
+
+    def _g_grad_square(self) -> Tensor:
+        """Each member's squared generator gradient norm (the health check's), before the step."""
+        grads = [p.grad.reshape(len(self.runs), -1) for p in self.generator.parameters() if p.grad is not None]
+        return torch.stack([g.float().square().sum(dim=1) for g in grads]).sum(dim=0)
+
+    def _values(self, d_losses: list[Tensor], g_loss: Tensor, g_grad: Tensor) -> list[tuple[list[float], float]]:
         values = torch.stack([*d_losses, g_loss.detach(), g_grad]).float().T.tolist()  # one device sync
         for run, member in zip(self.runs, values):
             run.g_grad_square = member[-1]

@@ -47,6 +47,19 @@ def simultaneous_grads(generator, critic, variant, real, z_fakes: Callable[[], t
     return d_loss, g_loss, d_grads, g_grads
 
 
+def assign_grads(params, grads) -> None:
+    """Set each parameter's ``.grad`` to its gradient from ``torch.autograd.grad``.
+
+    A gradient laid out unlike its parameter (a seed group's stacked weights get
+    transposed ones) is copied into the parameter's layout first: torch's fused
+    Adam on CPU reads a gradient as if it had its parameter's strides, so a
+    transposed one would step the wrong elements (``.backward()`` never hits this:
+    it accumulates into the parameter's layout).
+    """
+    for p, g in zip(params, grads):
+        p.grad = g if g is None or g.stride() == p.stride() else torch.empty_like(p).copy_(g)
+
+
 def simultaneous_iteration(run, autocast) -> tuple[list[float], float]:
     """One simultaneous update of ``run`` (a trainer ``Run``); returns ([d_loss], g_loss)."""
     real = run.real_batch()
@@ -54,9 +67,8 @@ def simultaneous_iteration(run, autocast) -> tuple[list[float], float]:
     with autocast:
         d_loss, g_loss, d_grads, g_grads = simultaneous_grads(run.generator, run.critic, run.variant, real,
                                                               run.fake_batch)
-    for params, grads in ((run.critic.parameters(), d_grads), (run.generator.parameters(), g_grads)):
-        for p, g in zip(params, grads):
-            p.grad = g
+    assign_grads(run.critic.parameters(), d_grads)
+    assign_grads(run.generator.parameters(), g_grads)
     g_grad = grad_square_norm(run.generator)  # for the health check, queued before the step
     run.opt_d.step()
     run.variant.after_d_step(run.critic)
