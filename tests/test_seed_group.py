@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 from torch.func import vmap
 
 from ganbench.config.run import Budget, RunConfig
@@ -332,3 +333,31 @@ def test_members_at_steps_with_no_checkpoint_in_common_train_apart(tmp_path):
     assert "ensemble" not in records[0] and comparable(records[0]) == comparable(alone)
     assert [r["ensemble"] for r in records[1:]] == [{"size": 2, "index": i, "seeds": [1, 2]} for i in (0, 1)]
     assert all("resumed at generator step 10" in r["resume_events"] for r in records[1:])
+
+
+@pytest.mark.parametrize("kind", ["adam", "rmsprop"])
+def test_optimizer_state_stacks_per_member_and_slices_back(kind):
+    """Moments are per member, a 0-dim parameter's too; the step count is shared."""
+    def optimizer(seed):
+        torch.manual_seed(seed)
+        params = [nn.Parameter(torch.randn(())), nn.Parameter(torch.randn(3))]  # a scalar and a vector
+        opt = (torch.optim.Adam if kind == "adam" else torch.optim.RMSprop)(params, lr=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            (params[0] * 2 + params[1].square().sum()).backward()
+            opt.step()
+        return opt
+
+    members = [optimizer(seed) for seed in (0, 1)]
+    stacked = group_module.stacked_optimizer_state(members)
+    moment = "exp_avg_sq" if kind == "adam" else "square_avg"
+    assert stacked["state"][0][moment].shape == (2,) and stacked["state"][1][moment].shape == (2, 3)
+    assert torch.equal(stacked["state"][0]["step"], members[0].state_dict()["state"][0]["step"])
+    params = [nn.Parameter(torch.zeros(2)), nn.Parameter(torch.zeros(2, 3))]  # the members' stacked
+    holder = type(members[0])(params, lr=0.1)
+    holder.load_state_dict(stacked)
+    for i, member in enumerate(members):
+        back = group_module.member_optimizer_state(holder, i)["state"]
+        for key, entry in member.state_dict()["state"].items():
+            assert back[key].keys() == entry.keys()
+            assert all(torch.equal(back[key][name], value) for name, value in entry.items()), (key, i)

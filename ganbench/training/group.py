@@ -76,25 +76,28 @@ class Stacked(nn.Module):
                 value.copy_(stacked[name][i])
 
 
+#: Optimiser state shared by the members (every member has taken the same steps); every other
+#: tensor (Adam's moments, RMSProp's average) is per parameter, so per member, even a 0-dim one.
+SHARED_STATE = ("step",)
+
+
+def _per_member(name: str, value) -> bool:
+    return torch.is_tensor(value) and name not in SHARED_STATE
+
+
 def stacked_optimizer_state(optimizers: list[torch.optim.Optimizer]) -> dict:
     """One optimiser state dict for the stacked parameters: per-parameter tensors stacked,
-    shared values (Adam's step count) taken once, as every member has taken the same steps."""
+    shared values (:data:`SHARED_STATE`) taken once."""
     dicts = [o.state_dict() for o in optimizers]
-    state = {}
-    for key, entry in dicts[0]["state"].items():
-        state[key] = {}
-        for name, value in entry.items():
-            if torch.is_tensor(value) and value.dim() > 0:
-                state[key][name] = torch.stack([d["state"][key][name] for d in dicts])
-            else:
-                state[key][name] = value
+    state = {key: {name: torch.stack([d["state"][key][name] for d in dicts]) if _per_member(name, value) else value
+                   for name, value in entry.items()} for key, entry in dicts[0]["state"].items()}
     return {"state": state, "param_groups": dicts[0]["param_groups"]}
 
 
 def member_optimizer_state(optimizer: torch.optim.Optimizer, i: int) -> dict:
     """Member ``i``'s slice of a stacked optimiser's state dict (the inverse of the above)."""
     full = optimizer.state_dict()
-    state = {key: {name: value[i].clone() if torch.is_tensor(value) and value.dim() > 0 else value
+    state = {key: {name: value[i].clone() if _per_member(name, value) else value
                    for name, value in entry.items()} for key, entry in full["state"].items()}
     return {"state": state, "param_groups": full["param_groups"]}
 
