@@ -209,17 +209,26 @@ def test_repro_benchmarks_run_pacgans_code_in_paper_and_cpu_profiles(name):
     assert all(c.update == "alternating" and c.real_packs == "fresh" for c in bench.run_configs("smoke"))
 
 
-def test_gradients_laid_out_unlike_their_parameters_step_the_right_elements():
-    """torch's fused CPU Adam reads a gradient with its parameter's strides: a transposed one
-    (as autograd.grad gives a seed group's stacked weights) must be copied into that layout."""
-    from ganbench.training.update import assign_grads
+def test_gradients_land_in_their_parameters_layout_and_step_the_right_elements():
+    """torch's fused CPU Adam reads a gradient with its parameter's strides. autograd.grad
+    gives a stacked weight under vmap (a seed group's) a transposed gradient; backward_into
+    (the simultaneous update's) lands it in the parameter's layout, so Adam steps as plain Adam."""
+    from torch.func import vmap
 
-    grad = torch.tensor([[1.0, -1.0], [2.0, -3.0], [-1.0, 1.0]])
+    from ganbench.training.update import backward_into
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 3)
     steps = []
     for fused in (False, True):
-        p = torch.nn.Parameter(torch.zeros(3, 2))
-        assign_grads([p], [grad.t().contiguous().t()])  # the same values, transposed strides
-        torch.optim.Adam([p], lr=1.0, fused=fused).step()
-        steps.append(p.detach().clone())
-    assert torch.allclose(steps[0], -grad.sign(), atol=1e-6)  # Adam's first step: lr * sign(grad)
-    assert torch.allclose(steps[1], steps[0], atol=1e-6)
+        w = torch.nn.Parameter(torch.arange(24.0).reshape(2, 4, 3) / 24 - 0.5)  # two members' [4, 3] weights
+        loss = vmap(lambda wi, xi: torch.nn.functional.linear(xi, wi).square().sum())(w, x).sum()
+        expected, = torch.autograd.grad(loss, [w], retain_graph=True)
+        assert expected.stride() != w.stride()  # the layout that misleads the fused kernel
+        backward_into(loss, [w])
+        assert w.grad.stride() == w.stride() and torch.equal(w.grad, expected)
+        before = w.detach().clone()
+        torch.optim.Adam([w], lr=1.0, fused=fused).step()
+        assert torch.allclose(w.detach() - before, -expected.sign(), atol=1e-6)  # Adam's first step: lr * sign
+        steps.append(w.detach().clone())
+    assert torch.allclose(steps[0], steps[1], atol=1e-6)

@@ -23,8 +23,8 @@ from ganbench.variants import VARIANTS
 STEPS, SEEDS = 10, (0, 1, 2)
 
 
-def ring8(variant: str, seed: int = 0, **changes) -> RunConfig:
-    return RunConfig(variant, "ring8", seed, Budget.parse("1e12flops", max_g_steps=STEPS), width=32, batch_size=64,
+def ring8(variant: str, seed: int = 0, steps: int = STEPS, **changes) -> RunConfig:
+    return RunConfig(variant, "ring8", seed, Budget.parse("1e12flops", max_g_steps=steps), width=32, batch_size=64,
                      checkpoint_every=5, snapshot_fractions=(0.5, 1.0), **changes)
 
 
@@ -48,9 +48,13 @@ def tensors(payload: dict, key: str) -> dict:
     return payload.get(key, {})
 
 
-# Every variant grouped training supports on ring8 (hinge's spectral norm is refused, below),
-# and the cases that draw inside a penalty or keep a moving EMA over batch-norm buffers.
-CASES = {name: ring8(name) for name in VARIANTS.names() if name != "hinge"}
+# Every variant on ring8 (hinge: spectral norm's power iteration, in place per member), and the
+# cases that draw inside a penalty or keep a moving EMA over batch-norm buffers.
+CASES = {name: ring8(name) for name in VARIANTS.names()}
+# hinge's ring8 run is chaotic at rounding level: a 1e-7 relative nudge of seed 1's critic, trained
+# alone, moves its weights by 7e-5 at step 2 and 6e-4 at step 5 (the hinge's kinks, Adam's sign of
+# tiny gradients), as grouping does. One step shows the group takes the run's own step.
+CASES["hinge"] = ring8("hinge", steps=1)
 CASES["loss-sensitive-fd"] = ring8("loss-sensitive", variant_options={"lipschitz": "finite-difference"})
 CASES["r3gan-ema-bn"] = ring8("r3gan", ema_half_life=256.0, ema_ramp=2560.0, g_batch_norm=True)  # beta moves per step
 CASES["vanilla-pack2"] = ring8("vanilla", pack=2, real_packs="fixed")
@@ -58,6 +62,9 @@ CASES["vanilla-pack2"] = ring8("vanilla", pack=2, real_packs="fixed")
 PACGAN = dict(pack=2, g_batch_norm=True, update="simultaneous", g_per_slot=True, real_packs="fixed")
 CASES["pacgan-recipe"] = ring8("vanilla", **PACGAN)
 CASES["r3gan-simultaneous-pack3"] = ring8("r3gan", **{**PACGAN, "pack": 3})  # a penalty and relativistic reals
+CASES["simultaneous-fresh-batches"] = ring8("vanilla", update="simultaneous")  # real batch, then latents: one stream
+CASES["wgan-gp-per-slot"] = ring8("wgan-gp", pack=2, g_batch_norm=True, g_per_slot=True)  # alternating, per slot
+CASES["spectral-simultaneous"] = ring8("vanilla", d_norm="spectral", update="simultaneous")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -82,7 +89,7 @@ def test_members_draw_the_single_runs_numbers_and_match_their_weights(case, tmp_
     logged_alone = {k[1:]: v for k, v in draws.items()}
     assert logged_group.keys() == logged_alone.keys() and len(logged_group) == 2 * len(SEEDS)
     for key in logged_alone:  # every real batch and every latent, drawn exactly as alone
-        assert len(logged_group[key]) == len(logged_alone[key]) > STEPS
+        assert len(logged_group[key]) == len(logged_alone[key]) > CASES[case].budget.max_g_steps
         assert all(torch.equal(a, b) for a, b in zip(logged_group[key], logged_alone[key])), key
     for i, s in enumerate(SEEDS):
         assert grouped[i]["ensemble"] == {"size": 3, "index": i, "seeds": list(SEEDS)}
@@ -140,7 +147,7 @@ def test_a_nan_in_one_member_diverges_it_alone(seeds, tmp_path, monkeypatch):
         assert all(torch.equal(a["generator"][n], b["generator"][n]) for n in a["generator"])
 
 
-@pytest.mark.parametrize("case", ["r3gan", "pacgan-recipe"])  # the latter: fixed packs' position, per-slot statistics
+@pytest.mark.parametrize("case", ["r3gan", "pacgan-recipe"])  # the latter: the fixed packs' position
 def test_an_interrupted_group_resumes_bit_for_bit(case, tmp_path, monkeypatch):
     configs = seeds_of(CASES[case])
     reference = train_seeds(configs, [tmp_path / f"ref{s}" for s in SEEDS], group=True)
@@ -174,8 +181,8 @@ def test_a_member_checkpoint_resumes_alone(tmp_path):
 def test_mixed_settings_and_unsupported_runs_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="differ only by seed.*lr"):
         train_seeds([ring8("vanilla", 0), ring8("vanilla", 1, lr=1e-3)], [tmp_path / "a", tmp_path / "b"], group=True)
-    with pytest.raises(ConfigError, match="spectral norm"):
-        train_seeds(seeds_of(ring8("hinge")), [tmp_path / f"h{s}" for s in SEEDS], group=True)
+    with pytest.raises(ConfigError, match="spectral norm in a critic differentiated twice"):
+        train_seeds(seeds_of(ring8("wgan-gp", d_norm="spectral")), [tmp_path / f"h{s}" for s in SEEDS], group=True)
     for change, reason in (({"budget": Budget.parse("5seconds")}, "seconds"), ({"autocast_bf16": True}, "autocast")):
         with pytest.raises(ConfigError, match=reason):
             train_seeds([replace(c, **change) for c in seeds_of(ring8("vanilla"))],
@@ -208,12 +215,14 @@ def test_streams_give_each_member_its_own_numbers():
         torch.rand(2, generator=torch.Generator())
 
 
-def test_a_dcgan_group_with_batch_norm_matches_its_runs_alone(tmp_path):
-    """Batch norm's running statistics are stacked buffers, updated per member in place."""
+@pytest.mark.parametrize("variant", ["vanilla", "hinge"])  # hinge: a spectral-normed convolutional critic
+def test_a_dcgan_group_with_batch_norm_matches_its_runs_alone(variant, tmp_path):
+    """Batch norm's running statistics and spectral norm's vectors are stacked buffers,
+    updated per member in place."""
     from tests.test_datasets import write_mnist_like
 
     data = write_mnist_like(tmp_path / "data", n_train=64)
-    configs = [RunConfig("vanilla", "fashion-mnist", s, Budget.parse("1e12flops", max_g_steps=4), width=8,
+    configs = [RunConfig(variant, "fashion-mnist", s, Budget.parse("1e12flops", max_g_steps=4), width=8,
                          batch_size=16, checkpoint_every=2, snapshot_fractions=(1.0,), data_dir=str(data))
                for s in (0, 1)]
     train_seeds(configs, [tmp_path / f"g{s}" for s in (0, 1)], group=True)
@@ -222,12 +231,14 @@ def test_a_dcgan_group_with_batch_norm_matches_its_runs_alone(tmp_path):
         a, b = load(tmp_path / f"g{s}"), load(tmp_path / f"a{s}")
         assert any("running_mean" in name for name in b["generator"]) and "ensemble" not in read_record(
             tmp_path / f"a{s}")
+        assert (variant == "hinge") == any(name.endswith("._u") for name in b["critic"])
         for key in ("generator", "critic"):
             for name, value in b[key].items():
                 # A bias followed by batch norm has no true gradient, only rounding noise, which Adam
                 # scales to a full step of lr either way: it (and the running mean it shifts) may
                 # differ by up to 2 lr per step. Weights carry real gradients and match closely.
-                atol = 1e-5 if name.endswith("weight") else 2 * 2e-4 * 4
+                tight = "weight" in name or name.endswith(("._u", "._v"))  # spectral norm's too
+                atol = 1e-5 if tight else 2 * read_record(tmp_path / f"a{s}")["config"]["lr"] * 4
                 torch.testing.assert_close(a[key][name].float(), value.float(), rtol=1e-3, atol=atol,
                                            msg=f"{key}.{name}")
 

@@ -9,6 +9,7 @@ from ganbench.core.record import read_record
 from ganbench.suite.executors import run_local
 from ganbench.suite.grouping import group_tasks
 from ganbench.suite.tasks import plan
+from ganbench.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,22 +27,27 @@ def grouped_labels(tasks) -> dict[str, int]:
 def test_auto_groups_the_cpu_mlps_measured_faster(tmp_path):
     tasks = smoke(tmp_path, ("ring8",))
     grouped = group_tasks(tasks, "auto")
-    # hinge: spectral norm (unsupported)
-    assert grouped_labels(grouped) == {v: 2 for v in ("loss-sensitive", "lsgan", "r3gan", "vanilla", "vanilla-mm",
-                                                      "wgan", "wgan-gp")}
+    assert grouped_labels(grouped) == {v: 2 for v in VARIANTS.names()}  # every variant, hinge's spectral norm too
     assert sorted(t.run_id for g in grouped for t in (g.members or (g,))) == sorted(t.run_id for t in tasks)
-    assert [t.run_id for t in grouped if not t.members] == [t.run_id for t in tasks if t.config.label == "hinge"]
     assert grouped_labels(group_tasks(tasks, "on")) == grouped_labels(grouped)
     assert group_tasks(tasks, "off") == tasks
     quick = smoke(tmp_path, ("ring8",), profile="quick")  # the width (128) measured faster grouped
     assert grouped_labels(group_tasks(quick, "auto")) == grouped_labels(grouped)
+    # what grouped training cannot train stays alone under every policy: a spectral-normed critic
+    # differentiated twice (wgan-gp's penalty)
+    unsupported = [replace(t, config=replace(t.config, d_norm="spectral")) if t.config.label == "wgan-gp" else t
+                   for t in tasks]
+    for policy in ("auto", "on"):
+        apart = group_tasks(unsupported, policy)
+        assert "wgan-gp" not in grouped_labels(apart) and len(grouped_labels(apart)) == len(VARIANTS.names()) - 1
+        assert [t.config.label for t in apart if not t.members] == ["wgan-gp", "wgan-gp"]
 
 
 def test_images_group_only_when_asked_on_cpu(tmp_path):
     tasks = smoke(tmp_path, ("fashion-mnist",))
     assert grouped_labels(group_tasks(tasks, "auto")) == {}  # the DCGAN: measured slower grouped on CPU
     on = grouped_labels(group_tasks(tasks, "on"))
-    assert "hinge" not in on and on.get("vanilla") == 2  # batch norm groups; spectral norm does not
+    assert on.get("vanilla") == 2 and on.get("hinge") == 2  # batch norm and spectral norm group
     cuda = [replace(t, config=replace(t.config, device="cuda")) for t in tasks]
     assert grouped_labels(group_tasks(cuda, "auto")) == on  # on a GPU every supported run groups
 
@@ -56,15 +62,18 @@ def test_pacgans_wide_mlps_group_only_when_asked_on_cpu(tmp_path):
 
 
 def test_grouped_tasks_through_the_pool_score_every_member(tmp_path):
-    tasks = group_tasks(smoke(tmp_path, ("ring8",), variants=("vanilla", "hinge")), "auto")
-    assert [len(t.members) for t in tasks] == [0, 0, 2]  # hinge alone (spectral norm), vanilla's seeds together
+    planned = smoke(tmp_path, ("ring8",), variants=("vanilla", "wgan-gp"))
+    alone = [replace(t, config=replace(t.config, d_norm="spectral")) if t.config.label == "wgan-gp" else t
+             for t in planned]  # a spectral-normed critic under a gradient penalty cannot group
+    tasks = group_tasks(alone, "auto")
+    assert sorted(len(t.members) for t in tasks) == [0, 0, 2]  # wgan-gp's seeds alone, vanilla's together
     outcomes = list(run_local(tasks, workers=1))
-    assert sorted(o.run_id for o in outcomes) == sorted(f"ring8/{v}/seed{s}" for v in ("vanilla", "hinge")
+    assert sorted(o.run_id for o in outcomes) == sorted(f"ring8/{v}/seed{s}" for v in ("vanilla", "wgan-gp")
                                                         for s in (0, 1))
     assert {o.status for o in outcomes} == {"finished"}
     for seed in (0, 1):
         record = read_record(tmp_path / "runs" / "ring8" / "vanilla" / f"seed{seed}")
         assert record["ensemble"] == {"size": 2, "index": seed, "seeds": [0, 1]}
         assert all(s["metrics"] for s in record["snapshots"])
-        assert "ensemble" not in read_record(tmp_path / "runs" / "ring8" / "hinge" / f"seed{seed}")
+        assert "ensemble" not in read_record(tmp_path / "runs" / "ring8" / "wgan-gp" / f"seed{seed}")
     assert {o.status for o in run_local(tasks, workers=1)} == {"skipped"}

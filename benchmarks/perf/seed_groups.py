@@ -11,7 +11,7 @@ quick Fashion-MNIST DCGAN (width 32), and PacGAN's ``paper`` entry (PacGAN2:
 its networks, simultaneous update, per-slot generator calls and fixed packs).
 The suite groups seeds by default where this measures a speed-up
 (``ganbench.suite.grouping``). A setting grouped training cannot train (e.g.
-hinge's spectral norm) is printed as such, with the reason.
+a spectral-normed critic under a gradient penalty) is printed as such, with the reason.
 benchmarks/perf/gpu_readiness.py ``--seed-groups`` runs the same measurement on the GPU.
 
     python benchmarks/perf/seed_groups.py [--quick] [--models mlp dcgan] [--variants vanilla wgan-gp]
@@ -55,7 +55,7 @@ def build(variant: str, model: str, seeds: int, device: str = "cpu"):
         states.append(rng_state(runs[-1].device))
     try:
         check_groupable(configs, [runs[0].generator, runs[0].critic])
-    except Exception as exc:  # e.g. spectral norm's buffers
+    except Exception as exc:  # e.g. spectral norm under a gradient penalty
         return runs, str(exc).split(": ", 1)[-1]
     grouped = SeedGroup([build_run(cfg, data) for cfg in configs], states)
     return runs, grouped

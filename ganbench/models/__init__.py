@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import types
+
+import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -54,6 +58,25 @@ def with_spectral_norm(critic: nn.Module) -> nn.Module:
     return critic
 
 
+def batchable_spectral_norm(module: nn.Module) -> nn.Module:
+    """``module`` with each spectral norm's power iteration writing its vectors ``u``, ``v``
+    with ``copy_`` instead of torch's ``out=``, which ``torch.func.vmap`` cannot batch (a
+    seed group's template, training/group.py). The same operations, so the same values;
+    runs alone keep torch's own."""
+    for norm in module.modules():
+        if hasattr(norm, "_power_method") and hasattr(norm, "_u"):  # torch's _SpectralNorm parametrization
+            norm._power_method = types.MethodType(_power_method_in_place, norm)
+    return module
+
+
+@torch.no_grad()
+def _power_method_in_place(self, weight_mat: torch.Tensor, n_power_iterations: int) -> None:
+    """torch's ``_SpectralNorm._power_method`` (Miyato et al. Algorithm 1), in place with ``copy_``."""
+    for _ in range(n_power_iterations):
+        self._u.copy_(F.normalize(torch.mv(weight_mat, self._v), dim=0, eps=self.eps))
+        self._v.copy_(F.normalize(torch.mv(weight_mat.H, self._u), dim=0, eps=self.eps))
+
+
 def _mlp_only(config) -> None:
     """Depths, generator batch norm and maxout describe the MLPs; reject them for DCGAN."""
     for name in ("g_depth", "d_depth", "d_maxout_pieces"):
@@ -63,5 +86,5 @@ def _mlp_only(config) -> None:
         raise ConfigError("g_batch_norm applies to the MLP of 2-D datasets only (the DCGAN generator always has it)")
 
 
-__all__ = ["build_models", "with_spectral_norm", "DcganCritic", "DcganGenerator", "Maxout", "MlpCritic", "MlpGenerator",
+__all__ = ["batchable_spectral_norm", "build_models", "with_spectral_norm", "DcganCritic", "DcganGenerator", "Maxout", "MlpCritic", "MlpGenerator",
            "generate_per_slot", "init_normal", "pack_samples"]

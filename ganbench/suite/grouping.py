@@ -5,18 +5,19 @@ training is supported (:func:`ganbench.training.group.check_groupable`) and, wit
 ``--group-seeds auto`` (the default), where it was measured to be faster:
 
 * on CPU, the 2-D MLPs no wider than the quick profile's (:data:`CPU_MAX_WIDTH`
-  units in every layer): benchmarks/perf/seed_groups.py, 10 seeds of the quick ring8
-  MLP on one thread of an idle AMD EPYC, measured 1.04-1.16x the seeds one after
-  another for every supported variant (docs/performance.md). Wider ones are not
-  grouped on CPU: PacGAN's 400-wide MLP measured 0.97-1.02x, its ``paper`` entry
-  (maxout critic, simultaneous update) 0.99x; nor is the DCGAN: 0.79-0.83x;
+  outputs in every linear layer, a maxout layer's pieces counted): benchmarks/perf/
+  seed_groups.py, 10 seeds of the quick ring8 MLP on one thread of an idle AMD EPYC,
+  measured 1.04-1.16x the seeds one after another for every variant (docs/performance.md).
+  Wider ones are not grouped on CPU: PacGAN's 400-wide MLP measured 0.97-1.02x, its
+  ``paper`` entry (maxout critic, simultaneous update) 0.96-0.99x, no gain; nor is the
+  DCGAN: 0.79-0.83x;
 * on a GPU every supported run: HFTA (Wang et al., MLSys 2021) measured up to
   15x for fused copies of small models there. Not yet timed by ganbench
   (benchmarks/perf/gpu_readiness.py times it when a GPU is lent).
 
-``on`` groups every supported run; ``off`` none. Runs grouping cannot train (spectral
-norm, batch norm in a critic differentiated twice, ``compile``, ``autocast_bf16``, a
-seconds budget) train alone under ``auto`` and ``on`` alike.
+``on`` groups every supported run; ``off`` none. Runs grouping cannot train (batch
+norm or spectral norm in a critic differentiated twice, ``compile``, ``autocast_bf16``,
+a seconds budget) train alone under ``auto`` and ``on`` alike.
 """
 
 from __future__ import annotations

@@ -28,12 +28,13 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ganbench.config.run import RunConfig
 from ganbench.core.errors import ConfigError
+from ganbench.models import batchable_spectral_norm
 from ganbench.models.packing import per_slot, running_statistics
 from ganbench.training import ema, packs
 from ganbench.training.checkpoint import set_rng_state
 from ganbench.training.memory import check_memory
 from ganbench.training.streams import MemberStreams
-from ganbench.training.update import assign_grads
+from ganbench.training.update import backward_into
 from ganbench.variants import make_variant
 
 
@@ -47,7 +48,8 @@ class Stacked(nn.Module):
         params, buffers = stack_module_state(modules)
         self.size = len(modules)
         self.names, self.buffer_names = list(params), list(buffers)
-        self.template = [copy.deepcopy(modules[0]).to("meta")]  # a list: not registered as a submodule
+        # a list: not registered as a submodule
+        self.template = [batchable_spectral_norm(copy.deepcopy(modules[0]).to("meta"))]
         for name, value in params.items():
             self.register_parameter(name.replace(".", "__"), nn.Parameter(value))
         for name, value in buffers.items():  # batch norm's statistics: updated in place, per member
@@ -113,14 +115,16 @@ def check_groupable(configs: list[RunConfig], networks: Optional[list[nn.Module]
             raise ConfigError(f"seeds trained together must differ only by seed; {configs[0].run_id} and "
                               f"{cfg.run_id} differ in {', '.join(differ)}")
     cfg = configs[0]
-    unsupported = {"compile": cfg.compile, "autocast_bf16": cfg.autocast_bf16, "budget in seconds": cfg.budget.unit == "seconds"}
-    if networks is not None:  # spectral norm's power iteration writes with out=, which vmap cannot batch
-        unsupported["spectral norm"] = any(".parametrizations." in name for net in networks
-                                           for name, _ in net.named_parameters())
-        # torch.func.grad through a batch-normed critic fails inside vmap (its running statistics)
-        unsupported["batch norm in a critic differentiated twice"] = (
-            any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in networks[-1].modules())
-            and make_variant(cfg.variant, **cfg.variant_options).double_backward)
+    unsupported = {"compile": cfg.compile, "autocast_bf16": cfg.autocast_bf16,
+                   "budget in seconds": cfg.budget.unit == "seconds"}
+    if networks is not None and make_variant(cfg.variant, **cfg.variant_options).double_backward:
+        # torch.func.grad through the critic inside vmap refuses what updates its state in place:
+        # batch norm's running statistics, spectral norm's power-iteration vectors
+        critic = networks[-1]
+        unsupported["batch norm in a critic differentiated twice"] = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules())
+        unsupported["spectral norm in a critic differentiated twice"] = any(
+            ".parametrizations." in name for name, _ in critic.named_parameters())
     reasons = [name for name, bad in unsupported.items() if bad]
     if reasons:
         raise ConfigError(f"{cfg.run_id}: grouped training does not support {', '.join(reasons)}; "
@@ -226,11 +230,9 @@ class SeedGroup:
         self.variant.before_d_step(self.critic)
         fake = self._fakes(self.generator.params(), self._draw(lambda run: run.sample_z()))
         d_loss = self._losses(self._d_loss, self.critic.params(), real, fake.detach())
-        d_grads = torch.autograd.grad(d_loss.sum(), list(self.critic.parameters()), allow_unused=True)
+        backward_into(d_loss.sum(), self.critic.parameters())
         g_loss = self._losses(self._g_loss, self.critic.params(detach=True), fake, real)
-        g_grads = torch.autograd.grad(g_loss.sum(), list(self.generator.parameters()), allow_unused=True)
-        assign_grads(self.critic.parameters(), d_grads)
-        assign_grads(self.generator.parameters(), g_grads)
+        backward_into(g_loss.sum(), self.generator.parameters())
         g_grad = self._g_grad_square()
         self.opt_d.step()
         self.variant.after_d_step(self.critic)

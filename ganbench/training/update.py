@@ -24,40 +24,42 @@ from ganbench.training.budget import measure_step_flops
 from ganbench.training.health import grad_square_norm
 
 
-def simultaneous_grads(generator, critic, variant, real, z_fakes: Callable[[], torch.Tensor], counters=None):
-    """Both losses and both gradients from one batch, before any weight moves.
+def backward_into(loss: torch.Tensor, params) -> None:
+    """``loss``'s gradient into ``params``' ``.grad`` (set, not added to), and into no other tensor.
+
+    ``backward(inputs=...)``, not ``torch.autograd.grad``: the gradient lands in its
+    parameter's layout (torch's fused CPU Adam reads a gradient as if it had its
+    parameter's strides, and ``autograd.grad`` gives a seed group's stacked weights
+    transposed ones), and torch's FLOP counter can count it through a spectral norm's
+    parametrization (its module hooks refuse ``autograd.grad`` there). An unused
+    parameter's ``.grad`` stays None.
+    """
+    params = list(params)
+    for p in params:
+        p.grad = None
+    torch.autograd.backward(loss, inputs=params)
+
+
+def simultaneous_backward(generator, critic, variant, real, z_fakes: Callable[[], torch.Tensor], counters=None):
+    """Both losses from one batch, and each network's gradient of its own loss in its ``.grad``,
+    before any weight moves; returns (d_loss, g_loss).
 
     The fakes are made once; the critic's loss sees them detached, the
-    generator's loss through the generator. Returns (d_loss, g_loss, d_grads,
-    g_grads), the gradients in ``parameters()`` order (None where a parameter is
-    unused). ``counters``: three FLOP counters for the fake forward, the critic
-    part and the generator part (see :func:`measure_simultaneous_flops`).
+    generator's loss through the generator (the critic's weights get no
+    gradient from it). ``counters``: three FLOP counters for the fake forward,
+    the critic part and the generator part (see :func:`measure_simultaneous_flops`).
     """
     parts = counters or [nullcontext()] * 3
     critic.requires_grad_(True)
-    d_params, g_params = list(critic.parameters()), list(generator.parameters())
     with parts[0]:
         fake = z_fakes()
     with parts[1]:
         d_loss = variant.d_loss(critic, real, fake.detach())
-        d_grads = torch.autograd.grad(d_loss, d_params, allow_unused=True)
+        backward_into(d_loss, critic.parameters())
     with parts[2]:
         g_loss = variant.g_step_loss(critic, fake, lambda: real)  # a relativistic loss pairs the same reals
-        g_grads = torch.autograd.grad(g_loss, g_params, allow_unused=True)  # critic weights get no gradient
-    return d_loss, g_loss, d_grads, g_grads
-
-
-def assign_grads(params, grads) -> None:
-    """Set each parameter's ``.grad`` to its gradient from ``torch.autograd.grad``.
-
-    A gradient laid out unlike its parameter (a seed group's stacked weights get
-    transposed ones) is copied into the parameter's layout first: torch's fused
-    Adam on CPU reads a gradient as if it had its parameter's strides, so a
-    transposed one would step the wrong elements (``.backward()`` never hits this:
-    it accumulates into the parameter's layout).
-    """
-    for p, g in zip(params, grads):
-        p.grad = g if g is None or g.stride() == p.stride() else torch.empty_like(p).copy_(g)
+        backward_into(g_loss, generator.parameters())
+    return d_loss, g_loss
 
 
 def simultaneous_iteration(run, autocast) -> tuple[list[float], float]:
@@ -65,10 +67,7 @@ def simultaneous_iteration(run, autocast) -> tuple[list[float], float]:
     real = run.real_batch()
     run.variant.before_d_step(run.critic)
     with autocast:
-        d_loss, g_loss, d_grads, g_grads = simultaneous_grads(run.generator, run.critic, run.variant, real,
-                                                              run.fake_batch)
-    assign_grads(run.critic.parameters(), d_grads)
-    assign_grads(run.generator.parameters(), g_grads)
+        d_loss, g_loss = simultaneous_backward(run.generator, run.critic, run.variant, real, run.fake_batch)
     g_grad = grad_square_norm(run.generator)  # for the health check, queued before the step
     run.opt_d.step()
     run.variant.after_d_step(run.critic)
@@ -91,7 +90,7 @@ def measure_simultaneous_flops(run) -> dict[str, int]:
     counters = [FlopCounterMode(display=False) for _ in range(3)]
     devices = [torch.cuda.current_device()] if run.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        simultaneous_grads(g, d, run.variant, run.real_batch(), shadow.fake_batch, counters)
+        simultaneous_backward(g, d, run.variant, run.real_batch(), shadow.fake_batch, counters)
     fake, d_part, g_part = (int(c.get_total_flops()) for c in counters)
     return {"d_step": d_part, "g_step": fake + g_part}
 
