@@ -14,6 +14,7 @@ from ganbench.cli import main
 from ganbench.config.benchmarks import discover
 from ganbench.core.record import comparable, read_record
 from ganbench.suite.executors import run_local
+from ganbench.suite.grouping import group_tasks
 from ganbench.suite.tasks import _proc_stat, claim, plan, release
 from ganbench.variants import VARIANTS
 from tests.pausing import kill_when_paused
@@ -122,9 +123,10 @@ def test_claims_of_zombies_and_reused_pids_are_stale(tmp_path):
 def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     command = [sys.executable, "-m", "ganbench", "run", "ring8", "--profile", "smoke", "--out", str(tmp_path),
                "--workers", "2", "--no-report", "--benchmarks-dir", str(ROOT / "benchmarks")]
-    # The event: the fourth run of the plan stops itself at step 5 (ganbench.training.pause) and says so on
-    # a FIFO; by then the two workers have finished at least one earlier run.
-    victim = smoke_tasks(tmp_path, names=("ring8",))[3].run_id
+    # The event: the fourth task of the plan (a seed group by default: its first member) stops itself at
+    # step 5 (ganbench.training.pause) and says so on a FIFO; by then the two workers have finished at
+    # least one earlier task.
+    victim = group_tasks(smoke_tasks(tmp_path, names=("ring8",)), "auto")[3].run_id
     kill_when_paused(command, victim, 5, tmp_path / "paused")
     runs = tmp_path / "runs" / "ring8"
     done_before = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/record.json")
