@@ -15,6 +15,7 @@ from ganbench.config.benchmarks import discover
 from ganbench.core.record import comparable, read_record
 from ganbench.suite.cluster import _run_on_worker, run_ray
 from ganbench.suite.executors import run_local
+from ganbench.suite.grouping import group_tasks
 from ganbench.suite.tasks import plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,10 +87,41 @@ def test_a_node_lost_mid_suite_changes_nothing_in_the_records(cluster, tmp_path)
         assert comparable(read_record(Path(task.run_dir))) == comparable(read_record(Path(twin.run_dir)))
 
 
+@pytest.mark.slow
+def test_a_seed_group_lost_with_its_node_resumes_elsewhere_as_one(cluster, tmp_path):
+    """A seed group is one Ray task: lost with its node, it resumes on the other from every
+    member's stored checkpoint, and its records are a local grouped run's."""
+    cluster, nodes = cluster
+    (group,) = group_tasks(ring8_tasks(tmp_path / "driver"), "on")
+    assert len(group.members) == 2
+    outcomes = []
+    suite = threading.Thread(target=lambda: outcomes.extend(run_ray([group], checkpoint_dir=str(tmp_path / "ckpt"))))
+    suite.start()
+    scratches = [tmp_path / f"scratch{i}" for i in range(2)]
+    # every member's first checkpoint stored (a loss between two pushes would split the group on resume)
+    stored = [tmp_path / "ckpt" / m.run_id / "checkpoint.pt" for m in group.members]
+    wait_for(lambda: all(path.exists() for path in stored), "every member's checkpoint in --checkpoint-dir")
+    node = next(i for i, s in enumerate(scratches) if any(s.rglob("checkpoint.pt")))
+    cluster.remove_node(nodes[node], allow_graceful=False)
+    suite.join(timeout=600)
+    assert not suite.is_alive()
+    assert sorted(o.run_id for o in outcomes) == sorted(m.run_id for m in group.members)
+    assert {o.status for o in outcomes} == {"finished"}, outcomes
+    (twin,) = group_tasks(ring8_tasks(tmp_path / "local"), "on")
+    assert {o.status for o in run_local([twin], workers=1)} == {"finished"}
+    for index, (member, local) in enumerate(zip(group.members, twin.members)):
+        record = read_record(Path(member.run_dir))
+        assert record["ensemble"] == {"size": 2, "index": index, "seeds": [0, 1]}
+        assert any(e.startswith("attempt 2") and "resumed from --checkpoint-dir" in e
+                   for e in record["resume_events"]), record["resume_events"]
+        assert not list(Path(member.run_dir).glob("checkpoint*"))
+        assert comparable(record) == comparable(read_record(Path(local.run_dir)))
+
+
 def test_a_lost_run_without_checkpoint_dir_restarts_from_scratch_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_SCRATCH", str(tmp_path / "scratch"))
     (task,) = ring8_tasks(tmp_path / "driver", seeds=(0,))
-    outcome, files = _run_on_worker(task, None, 1, None)  # attempt 2, as after a lost node
+    [(outcome, files)] = _run_on_worker(task, None, 1, None)  # attempt 2, as after a lost node
     assert outcome.status == "finished"
     assert "record.json" in files and "samples.npy" in files and not any("checkpoint" in n for n in files)
     assert not (tmp_path / "scratch").exists() or not any((tmp_path / "scratch").rglob("*.pt"))  # scratch cleaned

@@ -37,8 +37,7 @@ from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
 @click.option("--group-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Train a benchmark entry's seeds together in one process (stacked weights, vmap): auto where "
                    "measured faster (CPU: the 2-D MLPs up to 128 units wide; GPU: every supported run), on wherever "
-                   "supported, off never. "
-                   "Records are the same format, plus 'ensemble'; local executor only.")
+                   "supported, off never. Records are the same format, plus 'ensemble'.")
 @click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True)
@@ -85,9 +84,10 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         if report:
             _interim_report(out, name)
 
+    units = group_tasks(tasks, group_seeds)
     results = _watched(tasks, progress_interval, live, lambda on_progress: (
-        run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress) if executor == "ray"
-        else run_local(group_tasks(tasks, group_seeds), workers, on_progress=on_progress)), benchmark_done)
+        run_ray(units, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress) if executor == "ray"
+        else run_local(units, workers, on_progress=on_progress)), benchmark_done)
     counts = Counter(o.status for o in results)
     click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)

@@ -8,7 +8,9 @@ otherwise) that trains and scores in node-local scratch
 file of the run directory except checkpoints (record, samples, snapshots) to
 the driver, which writes them atomically under ``--out``, the record last.
 
-A task lost with its node (or its worker process) is submitted again, up to
+A seed group (``ganbench.suite.grouping``) is one Ray task: its members train
+together in the worker's scratch and come back one by one. A task lost with
+its node (or its worker process) is submitted again, up to
 ``MAX_ATTEMPTS`` times in all. With ``--checkpoint-dir`` the new attempt
 resumes from the last checkpoint stored there; without one it restarts from
 scratch. Either way the record's ``resume_events`` say what happened.
@@ -29,7 +31,7 @@ from ganbench.core.errors import GanbenchError
 from ganbench.core.io import atomic_write_bytes
 from ganbench.core.record import RECORD_NAME
 from ganbench.suite.progress import Reporter
-from ganbench.suite.tasks import Outcome, Task, claim, execute, is_complete, release
+from ganbench.suite.tasks import Outcome, Task, claim, execute, execute_group, is_complete, release
 
 MAX_ATTEMPTS = 3  # a run survives two lost nodes; a third loss is more likely the run's own fault
 POLL_SECONDS = 0.5  # how often the driver drains progress messages while runs train
@@ -52,31 +54,39 @@ def run_ray(tasks: list[Task], address: Optional[str] = None, *, checkpoint_dir:
     pending, held = {}, []
     try:
         for task in tasks:
-            if not task.force and is_complete(task):
-                yield Outcome(task.run_id, "skipped")
-            elif not claim(Path(task.run_dir)):
-                yield Outcome(task.run_id, "claimed", error="another ganbench process is running it")
-            else:
-                held.append(task)
-                pending[remote.remote(task, checkpoint_dir, 0, queue)] = (task, 0)
+            todo = []
+            for member in task.members or (task,):
+                if not member.force and is_complete(member):
+                    yield Outcome(member.run_id, "skipped")
+                elif not claim(Path(member.run_dir)):
+                    yield Outcome(member.run_id, "claimed", error="another ganbench process is running it")
+                else:
+                    todo.append(member)
+            if todo:
+                held.extend(todo)
+                unit = dataclasses.replace(task, members=tuple(todo)) if task.members else task
+                pending[remote.remote(unit, checkpoint_dir, 0, queue)] = (unit, 0)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
             _drain(queue, on_progress)
             if not done:
                 continue
-            task, attempt = pending.pop(done[0])
+            unit, attempt = pending.pop(done[0])
+            members = unit.members or (unit,)
             try:
-                outcome, files = ray.get(done[0])
+                results = ray.get(done[0])
             except ray.exceptions.RayTaskError as exc:  # the task itself raised (execute never does)
-                outcome, files = Outcome(task.run_id, "failed", error=f"ray task failed: {exc}"), {}
+                results = [(Outcome(m.run_id, "failed", error=f"ray task failed: {exc}"), {}) for m in members]
             except ray.exceptions.RayError as exc:  # node or worker lost: try again elsewhere
                 if attempt + 1 < MAX_ATTEMPTS:
-                    pending[remote.remote(task, checkpoint_dir, attempt + 1, queue)] = (task, attempt + 1)
+                    pending[remote.remote(unit, checkpoint_dir, attempt + 1, queue)] = (unit, attempt + 1)
                     continue
-                outcome, files = Outcome(task.run_id, "failed", error=f"lost {MAX_ATTEMPTS} times: {exc}"), {}
-            write_results(Path(task.run_dir), files)
-            release(Path(task.run_dir))
-            yield outcome
+                results = [(Outcome(m.run_id, "failed", error=f"lost {MAX_ATTEMPTS} times: {exc}"), {})
+                           for m in members]
+            for member, (outcome, files) in zip(members, results):
+                write_results(Path(member.run_dir), files)
+                release(Path(member.run_dir))
+                yield outcome
         _drain(queue, on_progress)
     finally:
         for task in held:
@@ -97,13 +107,38 @@ def scratch_dir(task: Task) -> Path:
     return root / hashlib.sha1(task.run_dir.encode()).hexdigest()[:12] / task.run_id
 
 
-def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queue) -> tuple[Outcome, dict]:
-    """The Ray task: train and score in scratch, return the outcome and the run's files."""
+def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queue) -> list[tuple[Outcome, dict]]:
+    """The Ray task: train and score in scratch (a seed group: every member, together); each
+    member's outcome and files, in the task's order."""
     import torch
 
+    torch.set_num_threads(1)
+    send = queue.put_nowait if queue is not None else None
+    members = [_in_scratch(m, checkpoint_dir, attempt, send) for m in task.members or (task,)]
+    local = [m[0] for m in members]
+    reporters = {t.run_id: reporter for t, _, reporter, _ in members}
+    notes = {t.run_id: n for t, _, _, n in members}
+    if task.members:
+        outcomes = execute_group(dataclasses.replace(task, members=tuple(local), force=False), callbacks=reporters,
+                                 notes=notes)
+    else:
+        outcomes = [execute(local[0], callback=reporters[task.run_id], notes=notes[task.run_id])]
+    by_id = {o.run_id: o for o in outcomes}
+    results = []
+    for local_task, scratch, reporter, _ in members:
+        reporter.flush()
+        files = {str(p.relative_to(scratch)): p.read_bytes() for p in sorted(scratch.rglob("*"))
+                 if p.is_file() and not p.name.startswith(_NOT_RETURNED) and not p.name.endswith(".tmp")}
+        shutil.rmtree(scratch, ignore_errors=True)
+        results.append((by_id[local_task.run_id], files))
+    return results
+
+
+def _in_scratch(task: Task, checkpoint_dir: Optional[str], attempt: int, send) -> tuple:
+    """``task`` moved to this node's scratch, its checkpoint pulled from ``checkpoint_dir``:
+    (the task there, its scratch, its progress reporter, its notes on this attempt)."""
     from ganbench.suite.checkpoint_store import CheckpointStore
 
-    torch.set_num_threads(1)
     config = task.config
     if config.device.startswith("cuda"):
         config = dataclasses.replace(config, device="cuda:0")  # Ray sets CUDA_VISIBLE_DEVICES
@@ -113,20 +148,13 @@ def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queu
     if store is not None and task.force and attempt == 0:
         store.clear()
     resumable = store.pull(scratch) if store is not None else False
-    notes = []
+    notes = ()
     if attempt:
         how = "resumed from --checkpoint-dir" if resumable else (
             "no checkpoint kept (no --checkpoint-dir, or none written yet): restarted from scratch")
-        notes.append(f"attempt {attempt + 1}: the previous attempt was lost with its node or worker; {how}")
-    send = queue.put_nowait if queue is not None else None
+        notes = (f"attempt {attempt + 1}: the previous attempt was lost with its node or worker; {how}",)
     reporter = Reporter(task.run_id, _worker_label(), send, on_checkpoint=(lambda: store.push(scratch)) if store else None)
-    outcome = execute(dataclasses.replace(task, config=config, run_dir=str(scratch), force=False),
-                      callback=reporter, notes=tuple(notes))
-    reporter.flush()
-    files = {str(p.relative_to(scratch)): p.read_bytes() for p in sorted(scratch.rglob("*"))
-             if p.is_file() and not p.name.startswith(_NOT_RETURNED) and not p.name.endswith(".tmp")}
-    shutil.rmtree(scratch, ignore_errors=True)
-    return outcome, files
+    return dataclasses.replace(task, config=config, run_dir=str(scratch), force=False), scratch, reporter, notes
 
 
 def _worker_label() -> str:

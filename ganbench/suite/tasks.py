@@ -155,10 +155,7 @@ def execute(task: Task, *, callback: Optional[Callable[[dict], None]] = None, no
     try:
         from ganbench.training.trainer import train
 
-        record = train(task.config, run_dir, force=task.force, callback=callback)
-        if notes:
-            record["resume_events"] = list(record["resume_events"]) + list(notes)
-            write_record(run_dir, record)
+        record = with_notes(run_dir, train(task.config, run_dir, force=task.force, callback=callback), notes)
         return score(task, record, start)
     except Exception as exc:  # the suite goes on; the summary says what failed and why
         return failed(task, exc, start)
@@ -166,9 +163,18 @@ def execute(task: Task, *, callback: Optional[Callable[[dict], None]] = None, no
         release(run_dir)
 
 
-def execute_group(group: Task, callbacks: Optional[dict] = None) -> list[Outcome]:
+def with_notes(run_dir: Path, record: dict, notes: tuple[str, ...]) -> dict:
+    """``record`` with ``notes`` appended to its ``resume_events`` (written back when there are any)."""
+    if notes:
+        record["resume_events"] = list(record["resume_events"]) + list(notes)
+        write_record(run_dir, record)
+    return record
+
+
+def execute_group(group: Task, callbacks: Optional[dict] = None, notes: Optional[dict] = None) -> list[Outcome]:
     """Train ``group``'s members together (training/group.py), then score each; never raises.
-    Complete members are skipped and members another process holds are left to it."""
+    Complete members are skipped and members another process holds are left to it.
+    ``callbacks`` and ``notes`` (as :func:`execute` takes them) are by member run id."""
     start, outcomes, todo = time.perf_counter(), [], []
     for task in group.members:
         if not task.force and is_complete(task):
@@ -182,6 +188,7 @@ def execute_group(group: Task, callbacks: Optional[dict] = None) -> list[Outcome
 
         records = train_seeds([t.config for t in todo], [Path(t.run_dir) for t in todo], force=group.force,
                               callbacks=[(callbacks or {}).get(t.run_id) for t in todo], group=True)
+        records = [with_notes(Path(t.run_dir), r, (notes or {}).get(t.run_id, ())) for t, r in zip(todo, records)]
         return outcomes + [score(task, record, start) for task, record in zip(todo, records)]
     except Exception as exc:  # training failed for the whole group: each member says why
         return outcomes + [failed(task, exc, start) for task in todo]
