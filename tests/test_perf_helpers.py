@@ -27,3 +27,20 @@ def test_timed_train_runs_the_real_trainer_and_counts_its_parts(tmp_path):
     final = torch.load(tmp_path / "alone" / "snapshots" / "g_1.00.pt", weights_only=True)
     assert C.same_tensors(record["_final_generator"], final)  # the wrappers change nothing
     assert trainer.checkpoint is not None and trainer.train_iteration.__name__ == "train_iteration"  # restored
+
+
+def test_the_timer_passes_a_group_members_random_state_to_its_checkpoint(tmp_path):
+    """A seed group's checkpoints carry each member's own stream (``rng=``): the wrapped
+    ``checkpoint`` must hand it on, or each member's file would hold the global state."""
+    from dataclasses import replace
+
+    config = RunConfig("vanilla", "ring8", 0, Budget.parse("1e12flops", max_g_steps=4), width=16, batch_size=32,
+                       checkpoint_every=2, snapshot_fractions=(1.0,))
+    configs = [replace(config, seed=s) for s in (0, 1)]
+    with C.TrainTimer().installed():
+        trainer.train_seeds(configs, [tmp_path / f"timed{s}" for s in (0, 1)], group=True)
+    trainer.train_seeds(configs, [tmp_path / f"plain{s}" for s in (0, 1)], group=True)
+    for s in (0, 1):
+        timed, plain = (torch.load(tmp_path / f"{kind}{s}" / "checkpoint.pt", weights_only=False)
+                        for kind in ("timed", "plain"))
+        assert torch.equal(timed["rng"]["cpu"], plain["rng"]["cpu"])
