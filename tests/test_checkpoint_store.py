@@ -23,12 +23,16 @@ def test_push_then_pull_on_another_node_restores_checkpoint_and_snapshots(tmp_pa
     assert not store.pull(node_b)  # nothing stored yet
     fill(node_a)
     store.push(node_a)
+    assert sorted(store.names()) == ["checkpoint.pt", "snapshots/g_0.50.pt"]
     fill(node_a, checkpoint=b"ckpt-2", snapshots=("g_0.50.pt", "g_1.00.pt"))
+    (node_a / "checkpoint.prev.pt").write_bytes(b"ckpt-1")  # the trainer keeps one generation back
     store.push(node_a)
-    assert sorted(store.names()) == ["checkpoint.pt", "snapshots/g_0.50.pt", "snapshots/g_1.00.pt"]
+    assert sorted(store.names()) == ["checkpoint.prev.pt", "checkpoint.pt", "snapshots/g_0.50.pt",
+                                     "snapshots/g_1.00.pt"]
     retry = CheckpointStore(root, RUN)
     assert retry.pull(node_b)
     assert (node_b / "checkpoint.pt").read_bytes() == b"ckpt-2"
+    assert (node_b / "checkpoint.prev.pt").read_bytes() == b"ckpt-1"  # a group's members resume at a common step
     assert (node_b / "snapshots" / "g_1.00.pt").read_bytes() == b"g_1.00.pt"
     assert not (node_b / "record.json").exists()
     retry.clear()

@@ -1,6 +1,7 @@
 """The Ray executor on Ray's own multi-node test cluster: no shared filesystem, a node lost mid-suite."""
 
 import dataclasses
+import json
 import threading
 import time
 from pathlib import Path
@@ -114,7 +115,43 @@ def test_a_seed_group_lost_with_its_node_resumes_elsewhere_as_one(cluster, tmp_p
         assert record["ensemble"] == {"size": 2, "index": index, "seeds": [0, 1]}
         assert any(e.startswith("attempt 2") and "resumed from --checkpoint-dir" in e
                    for e in record["resume_events"]), record["resume_events"]
+        assert any(e.startswith("resumed at generator step") for e in record["resume_events"])  # the trainer did
         assert not list(Path(member.run_dir).glob("checkpoint*"))
+        assert comparable(record) == comparable(read_record(Path(local.run_dir)))
+
+
+def test_a_group_lost_between_two_members_pushes_resumes_together(tmp_path, monkeypatch):
+    """Members push their checkpoints one after another: a node lost between two pushes leaves
+    one member's store a checkpoint ahead. The retry still trains them as one group, from the
+    newest step both stored (the store keeps the previous generation too)."""
+    from ganbench.suite.checkpoint_store import CheckpointStore
+    from ganbench.training.trainer import train_seeds
+
+    monkeypatch.setenv("GANBENCH_SCRATCH", str(tmp_path / "scratch"))
+    (group,) = group_tasks(ring8_tasks(tmp_path / "driver"), "on")
+    lead, other = group.members
+    every = lead.config.checkpoint_every
+    stores = {m.run_id: CheckpointStore(str(tmp_path / "ckpt"), m.run_id) for m in group.members}
+    dirs = {m.run_id: tmp_path / "lost" / m.run_id for m in group.members}
+
+    def pushing(member, until):  # the first member pushes every checkpoint, the other only the first
+        def callback(info):
+            if info["checkpointed"] and info["g_step"] <= until:
+                stores[member.run_id].push(dirs[member.run_id])
+            if info["g_step"] == 2 * every + 1:
+                raise KeyboardInterrupt  # the node is lost
+        return callback
+
+    with pytest.raises(KeyboardInterrupt):
+        train_seeds([m.config for m in group.members], [dirs[m.run_id] for m in group.members], group=True,
+                    callbacks=[pushing(lead, 2 * every), pushing(other, every)])
+    results = _run_on_worker(group, str(tmp_path / "ckpt"), 1, None)  # the retry, on another node
+    (twin,) = group_tasks(ring8_tasks(tmp_path / "local"), "on")
+    assert {o.status for o in run_local([twin], workers=1)} == {"finished"}
+    for (outcome, files), local in zip(results, twin.members):
+        record = json.loads(files["record.json"])
+        assert outcome.status == "finished" and record["ensemble"]["size"] == 2, record.get("ensemble")
+        assert f"resumed at generator step {every}" in record["resume_events"], record["resume_events"]
         assert comparable(record) == comparable(read_record(Path(local.run_dir)))
 
 
@@ -125,8 +162,6 @@ def test_a_lost_run_without_checkpoint_dir_restarts_from_scratch_and_says_so(tmp
     assert outcome.status == "finished"
     assert "record.json" in files and "samples.npy" in files and not any("checkpoint" in n for n in files)
     assert not (tmp_path / "scratch").exists() or not any((tmp_path / "scratch").rglob("*.pt"))  # scratch cleaned
-    import json
-
     events = json.loads(files["record.json"])["resume_events"]
     assert any("restarted from scratch" in e and "attempt 2" in e for e in events), events
 

@@ -33,6 +33,11 @@ def test_auto_groups_the_cpu_mlps_measured_faster(tmp_path):
     assert group_tasks(tasks, "off") == tasks
     quick = smoke(tmp_path, ("ring8",), profile="quick")  # the width (128) measured faster grouped
     assert grouped_labels(group_tasks(quick, "auto")) == grouped_labels(grouped)
+    # a group holds at most one worker's share of the runs: 16 runs on 8 workers, 2 each; on 9 or more
+    # workers a 2-seed group would leave some idle while it trains, so auto keeps them apart
+    assert grouped_labels(group_tasks(tasks, "auto", workers=8)) == grouped_labels(grouped)
+    assert group_tasks(tasks, "auto", workers=9) == tasks
+    assert grouped_labels(group_tasks(tasks, "on", workers=16)) == grouped_labels(grouped)
     # what grouped training cannot train stays alone under every policy: a spectral-normed critic
     # differentiated twice (wgan-gp's penalty)
     unsupported = [replace(t, config=replace(t.config, d_norm="spectral")) if t.config.label == "wgan-gp" else t

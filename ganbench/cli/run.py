@@ -36,8 +36,9 @@ from ganbench.config.benchmarks import DEFAULT_PROFILE, PROFILES
               "a changed-seed check of the conclusions (`ganbench compare`); use another --out.")
 @click.option("--group-seeds", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="Train a benchmark entry's seeds together in one process (stacked weights, vmap): auto where "
-                   "measured faster (CPU: the 2-D MLPs up to 128 units wide; GPU: every supported run), on wherever "
-                   "supported, off never. Records are the same format, plus 'ensemble'.")
+                   "measured faster (CPU: the 2-D MLPs up to 128 units wide; GPU: every supported run) and a group "
+                   "holds at most one worker's share of the runs; on wherever supported; off never. Records are "
+                   "the same format, plus 'ensemble'.")
 @click.option("--force", is_flag=True, help="Redo runs even if their records are complete.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Rebuild tables and figures afterwards.")
 @click.option("--benchmarks-dir", type=click.Path(path_type=Path), default=Path("benchmarks"), show_default=True)
@@ -51,7 +52,7 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
     """
     from ganbench.config.benchmarks import discover
     from ganbench.core.errors import ConfigError
-    from ganbench.suite.executors import run_local, run_ray
+    from ganbench.suite.executors import default_workers, run_local, run_ray
     from ganbench.suite.grouping import group_tasks
     from ganbench.suite.live import TensorBoardLog
     from ganbench.suite.tasks import check_plan, plan
@@ -84,10 +85,10 @@ def run_command(names, run_all, profile, out, workers, device, executor, address
         if report:
             _interim_report(out, name)
 
-    units = group_tasks(tasks, group_seeds)
     results = _watched(tasks, progress_interval, live, lambda on_progress: (
-        run_ray(units, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress) if executor == "ray"
-        else run_local(units, workers, on_progress=on_progress)), benchmark_done)
+        run_ray(tasks, address, checkpoint_dir=checkpoint_dir, on_progress=on_progress, group_seeds=group_seeds)
+        if executor == "ray" else run_local(group_tasks(tasks, group_seeds, workers or default_workers(device)),
+                                           workers, on_progress=on_progress)), benchmark_done)
     counts = Counter(o.status for o in results)
     click.echo("summary: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     failed = sorted((o for o in results if o.status in ("failed",)), key=lambda o: o.run_id)

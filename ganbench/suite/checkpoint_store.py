@@ -1,7 +1,7 @@
 """``--checkpoint-dir``: where a cluster run's checkpoints outlive its node.
 
 A Ray worker trains in node-local scratch; after each checkpoint it copies the
-checkpoint and any new generator snapshots (evaluation needs them, and a
+last two checkpoints and any new generator snapshots (evaluation needs them, and a
 resumed run does not retake them) to ``ROOT/<benchmark>/<variant>/seed<k>/``.
 A retried run, on whichever node, first pulls them back into its scratch and
 resumes. ROOT is a path (shared storage mounted on every node) or, with the
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ganbench.core.errors import ConfigError
 from ganbench.core.io import atomic_write_bytes
-from ganbench.training.checkpoint import LATEST
+from ganbench.training.checkpoint import LATEST, PREVIOUS
 
 
 class CheckpointStore:
@@ -52,15 +52,19 @@ class CheckpointStore:
         return LATEST in names
 
     def push(self, run_dir: Path) -> None:
-        """Store the latest checkpoint and the snapshots not stored yet.
+        """Store the last two checkpoints and the snapshots not stored yet.
 
         Each file is written whole (a local temp file and rename; an object
         store's put), so a node dying mid-push leaves the previous checkpoint.
         Snapshots go first: a stored checkpoint's snapshots are always there.
+        The previous generation goes too: a seed group's members push one after
+        another, and a node lost between two pushes leaves them a step apart;
+        with both generations stored they still share a step to resume at, together.
         """
         run_dir = Path(run_dir)
         snapshots = sorted(str(p.relative_to(run_dir)) for p in (run_dir / "snapshots").glob("*.pt"))
-        for name in [s for s in snapshots if s not in self.pushed] + [LATEST]:
+        previous = [PREVIOUS] if (run_dir / PREVIOUS).exists() else []
+        for name in [s for s in snapshots if s not in self.pushed] + previous + [LATEST]:
             data = (run_dir / name).read_bytes()
             if self.url:
                 self.fs.pipe_file(f"{self.root}/{name}", data)

@@ -39,8 +39,11 @@ _NOT_RETURNED = ("checkpoint", ".claim")  # prefixes of files that stay on the w
 
 
 def run_ray(tasks: list[Task], address: Optional[str] = None, *, checkpoint_dir: Optional[str] = None,
-            on_progress: Optional[Callable[[Optional[dict]], None]] = None) -> Iterator[Outcome]:
-    """Run each task as a Ray task; yield outcomes as their results land under the driver's ``--out``."""
+            on_progress: Optional[Callable[[Optional[dict]], None]] = None,
+            group_seeds: str = "off") -> Iterator[Outcome]:
+    """Run each task as a Ray task; yield outcomes as their results land under the driver's ``--out``.
+    ``group_seeds``: the policy of :func:`ganbench.suite.grouping.group_tasks`, with the cluster's
+    GPUs (or CPUs) as its workers."""
     try:
         import ray
     except ImportError:
@@ -49,6 +52,10 @@ def run_ray(tasks: list[Task], address: Optional[str] = None, *, checkpoint_dir:
     if started:
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     gpu = bool(tasks) and tasks[0].config.device.startswith("cuda")
+    if group_seeds != "off":
+        from ganbench.suite.grouping import group_tasks
+
+        tasks = group_tasks(tasks, group_seeds, int(ray.cluster_resources().get("GPU" if gpu else "CPU", 1)))
     remote = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_retries=0)(_run_on_worker)
     queue = _progress_queue() if on_progress is not None else None
     pending, held = {}, []

@@ -15,7 +15,10 @@ training is supported (:func:`ganbench.training.group.check_groupable`) and, wit
   15x for fused copies of small models there. Not yet timed by ganbench
   (benchmarks/perf/gpu_readiness.py times it when a GPU is lent).
 
-``on`` groups every supported run; ``off`` none. Runs grouping cannot train (batch
+Under ``auto`` a group also holds at most one worker's share of the suite's runs
+(``len(tasks) / workers``): a group is one process, so more workers than that would
+wait idle while it trains (``ganbench run ring8`` on 16 cores, or a Ray cluster)
+and lose far more than grouping gains. ``on`` groups every supported run; ``off`` none. Runs grouping cannot train (batch
 norm or spectral norm in a critic differentiated twice, ``compile``, ``autocast_bf16``,
 a seconds budget) train alone under ``auto`` and ``on`` alike.
 """
@@ -33,18 +36,21 @@ POLICIES = ("auto", "on", "off")
 CPU_MAX_WIDTH = 128
 
 
-def group_tasks(tasks: list[Task], policy: str = "auto") -> list[Task]:
+def group_tasks(tasks: list[Task], policy: str = "auto", workers: int = 1) -> list[Task]:
     """``tasks`` with each seed group replaced by one task whose ``members`` are its runs,
-    at the place of its first run; the others unchanged, in order."""
+    at the place of its first run; the others unchanged, in order. ``workers``: how many
+    run at once (see the module docstring)."""
     if policy == "off":
         return list(tasks)
+    share = len(tasks) / max(workers, 1)
     groups: dict[tuple, list[Task]] = {}
     for task in tasks:
         key = (task.config.benchmark, task.config.label, _without_seed(task.config), task.eval, task.force)
         groups.setdefault(key, []).append(task)
     out = []
     for members in groups.values():
-        if len(members) > 1 and should_group(members[0].config, policy):
+        fits = policy == "on" or len(members) <= share
+        if len(members) > 1 and fits and should_group(members[0].config, policy):
             out.append(dataclasses.replace(members[0], members=tuple(members)))
         else:
             out.extend(members)
