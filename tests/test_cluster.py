@@ -93,10 +93,12 @@ def test_a_seed_group_lost_with_its_node_resumes_elsewhere_as_one(cluster, tmp_p
     """A seed group is one Ray task: lost with its node, it resumes on the other from every
     member's stored checkpoint, and its records are a local grouped run's."""
     cluster, nodes = cluster
-    (group,) = group_tasks(ring8_tasks(tmp_path / "driver"), "on")
+    tasks = ring8_tasks(tmp_path / "driver")
+    (group,) = group_tasks(tasks, "on")  # what run_ray makes of them
     assert len(group.members) == 2
     outcomes = []
-    suite = threading.Thread(target=lambda: outcomes.extend(run_ray([group], checkpoint_dir=str(tmp_path / "ckpt"))))
+    suite = threading.Thread(target=lambda: outcomes.extend(
+        run_ray(tasks, checkpoint_dir=str(tmp_path / "ckpt"), group_seeds="on")))
     suite.start()
     scratches = [tmp_path / f"scratch{i}" for i in range(2)]
     # every member's first checkpoint stored (a loss between two pushes would split the group on resume)

@@ -224,6 +224,9 @@ def test_gradients_land_in_their_parameters_layout_and_step_the_right_elements()
         w = torch.nn.Parameter(torch.arange(24.0).reshape(2, 4, 3) / 24 - 0.5)  # two members' [4, 3] weights
         loss = vmap(lambda wi, xi: torch.nn.functional.linear(xi, wi).square().sum())(w, x).sum()
         expected, = torch.autograd.grad(loss, [w], retain_graph=True)
+        # the precondition: autograd.grad's layout differs from the parameter's (torch 2.4-2.14); should a
+        # torch change that, this fails loudly rather than the test passing without testing anything
+        assert expected.stride() != w.stride()
         backward_into(loss, [w])
         assert w.grad.stride() == w.stride() and torch.equal(w.grad, expected)
         before = w.detach().clone()

@@ -302,8 +302,10 @@ def test_a_divergence_held_in_a_checkpoint_ends_the_run_on_resume(group, tmp_pat
     assert record["spent"]["g_steps"] == k
 
 
-def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(tmp_path, monkeypatch):
-    """Member 0 wrote its step-10 checkpoint, members 1 and 2 did not: all resume at step 5."""
+@pytest.mark.parametrize("cut", [10, 5])  # 5: the first checkpoint, so the common step is a fresh start
+def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(cut, tmp_path, monkeypatch):
+    """Member 0 wrote its step-``cut`` checkpoint, members 1 and 2 did not: all resume together,
+    at the step before (5, or a fresh start), as the group they were."""
     from ganbench.training import trainer
 
     configs = [replace(c, budget=Budget.parse("1e12flops", max_g_steps=14)) for c in seeds_of(ring8("vanilla"))]
@@ -311,7 +313,7 @@ def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(tmp_path, mo
     real = trainer.checkpoint
 
     def killed_midway(run, run_dir, state, *args, **kwargs):
-        if state.spent.g_steps == 10 and run_dir.name == "cut1":
+        if state.spent.g_steps == cut and run_dir.name == "cut1":
             raise RuntimeError("killed")  # not KeyboardInterrupt: nothing else gets written
         return real(run, run_dir, state, *args, **kwargs)
 
@@ -319,10 +321,14 @@ def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(tmp_path, mo
     dirs = [tmp_path / f"cut{s}" for s in SEEDS]
     with pytest.raises(RuntimeError, match="killed"):
         train_seeds(configs, dirs, group=True)
-    assert [load(d)["state"]["spent"]["g_steps"] for d in dirs] == [10, 5, 5]
+    assert [load(d)["state"]["spent"]["g_steps"] for d in dirs[:1]] == [cut]
+    assert all(not (d / "checkpoint.pt").exists() if cut == 5 else load(d)["state"]["spent"]["g_steps"] == 5
+               for d in dirs[1:])
     monkeypatch.setattr(trainer, "checkpoint", real)
     resumed = train_seeds(configs, dirs, group=True)
-    assert "resumed from checkpoint.prev.pt (to rejoin its seed group at step 5)" in resumed[0]["resume_events"]
+    rejoined = ("resumed from checkpoint.prev.pt (to rejoin its seed group at step 5)" if cut == 10 else
+                "restarted from scratch to rejoin its seed group (no checkpoint step in common)")
+    assert rejoined in resumed[0]["resume_events"]
     for s, x, y in zip(SEEDS, resumed, reference):
         assert x["ensemble"] == y["ensemble"]
         assert comparable({**x, "resume_events": []}) == comparable({**y, "resume_events": []})
@@ -344,6 +350,25 @@ def test_members_at_steps_with_no_checkpoint_in_common_train_apart(tmp_path):
     assert "ensemble" not in records[0] and comparable(records[0]) == comparable(alone)
     assert [r["ensemble"] for r in records[1:]] == [{"size": 2, "index": i, "seeds": [1, 2]} for i in (0, 1)]
     assert all("resumed at generator step 10" in r["resume_events"] for r in records[1:])
+
+
+def test_rejoining_a_group_drops_the_checkpoint_ahead_of_it(tmp_path):
+    """A member that resumes at its previous checkpoint (or from scratch) to rejoin its group
+    keeps no newer generation: a later kill or lost node could otherwise mix the two."""
+    from ganbench.training.checkpoint import LATEST, PREVIOUS, load_checkpoint, save_checkpoint
+
+    def payload(step):
+        return {"state": {"spent": {"g_steps": step}}}
+
+    save_checkpoint(tmp_path, payload(5))
+    save_checkpoint(tmp_path, payload(10))
+    events: list = []
+    assert load_checkpoint(tmp_path, events, g_step=5)["state"]["spent"]["g_steps"] == 5
+    assert not (tmp_path / PREVIOUS).exists()
+    assert load_checkpoint(tmp_path, [])["state"]["spent"]["g_steps"] == 5  # the step-10 file is gone
+    assert load_checkpoint(tmp_path, events, g_step=0) is None
+    assert not (tmp_path / LATEST).exists()
+    assert events[-1] == "restarted from scratch to rejoin its seed group (no checkpoint step in common)"
 
 
 @pytest.mark.parametrize("kind", ["adam", "rmsprop"])

@@ -82,3 +82,27 @@ def test_grouped_tasks_through_the_pool_score_every_member(tmp_path):
         assert all(s["metrics"] for s in record["snapshots"])
         assert "ensemble" not in read_record(tmp_path / "runs" / "ring8" / "wgan-gp" / f"seed{seed}")
     assert {o.status for o in run_local(tasks, workers=1)} == {"skipped"}
+
+
+def test_the_cli_groups_by_the_workers_it_runs(tmp_path, monkeypatch):
+    """`ganbench run` hands group_tasks its worker count: on 2 workers ring8's smoke seeds group,
+    on 16 they run apart."""
+    from click.testing import CliRunner
+
+    from ganbench.cli import main
+    from ganbench.suite import executors
+    from ganbench.suite.tasks import Outcome
+
+    seen = []
+
+    def fake_pool(units, workers, on_progress=None):  # records what the CLI planned; trains nothing
+        seen.append([len(u.members) for u in units])
+        return iter([Outcome(t.run_id, "skipped") for u in units for t in (u.members or (u,))])
+
+    monkeypatch.setattr(executors, "run_local", fake_pool)
+    for workers in (2, 16):
+        result = CliRunner().invoke(main, ["run", "ring8", "--profile", "smoke", "--workers", str(workers),
+                                           "--out", str(tmp_path / str(workers)), "--no-report",
+                                           "--benchmarks-dir", str(ROOT / "benchmarks")])
+        assert result.exit_code == 0, result.output
+    assert seen == [[2] * len(VARIANTS.names()), [0] * 2 * len(VARIANTS.names())]

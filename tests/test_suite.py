@@ -126,7 +126,7 @@ def test_sigkill_mid_suite_then_rerun_completes_without_duplicates(tmp_path):
     # The event: the fourth task of the plan (a seed group by default: its first member) stops itself at
     # step 5 (ganbench.training.pause) and says so on a FIFO; by then the two workers have finished at
     # least one earlier task.
-    victim = group_tasks(smoke_tasks(tmp_path, names=("ring8",)), "auto")[3].run_id
+    victim = group_tasks(smoke_tasks(tmp_path, names=("ring8",)), "auto", workers=2)[3].run_id
     kill_when_paused(command, victim, 5, tmp_path / "paused")
     runs = tmp_path / "runs" / "ring8"
     done_before = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/record.json")

@@ -18,7 +18,9 @@ training is supported (:func:`ganbench.training.group.check_groupable`) and, wit
 Under ``auto`` a group also holds at most one worker's share of the suite's runs
 (``len(tasks) / workers``): a group is one process, so more workers than that would
 wait idle while it trains (``ganbench run ring8`` on 16 cores, or a Ray cluster)
-and lose far more than grouping gains. ``on`` groups every supported run; ``off`` none. Runs grouping cannot train (batch
+and lose far more than grouping gains.
+
+``on`` groups every supported run; ``off`` none. Runs grouping cannot train (batch
 norm or spectral norm in a critic differentiated twice, ``compile``, ``autocast_bf16``,
 a seconds budget) train alone under ``auto`` and ``on`` alike.
 """

@@ -38,27 +38,48 @@ def save_checkpoint(run_dir: Path, payload: dict[str, Any]) -> None:
 def load_checkpoint(run_dir: Path, events: list[str], g_step: Optional[int] = None) -> Optional[dict[str, Any]]:
     """The newest loadable checkpoint, or None. Every fallback is appended to
     ``events`` so the run record says what happened. With ``g_step``, the newest
-    one at that generator step (a seed group's members resume at one step)."""
-    for name in (LATEST, PREVIOUS):
-        payload = _loadable(Path(run_dir) / name, events)
+    one at that generator step (a seed group's members resume at one step; 0: a
+    fresh start); a checkpoint ahead of it is dropped, so the files never hold a
+    generation the run did not train from."""
+    latest, previous = Path(run_dir) / LATEST, Path(run_dir) / PREVIOUS
+    for path in (latest, previous):
+        payload = _loadable(path, events)
         if payload is None:
             continue
         if g_step is not None and payload["state"]["spent"]["g_steps"] != g_step:
             continue
-        if name == PREVIOUS:
+        if path == previous:
             why = "latest checkpoint unusable" if g_step is None else f"to rejoin its seed group at step {g_step}"
             events.append(f"resumed from {PREVIOUS} ({why})")
+            os.replace(previous, latest)  # the latest (unusable, or ahead of the group) goes
         return payload
-    if any("ignored" in e for e in events):
+    if g_step == 0 and (latest.exists() or previous.exists()):
+        latest.unlink(missing_ok=True)
+        previous.unlink(missing_ok=True)
+        events.append("restarted from scratch to rejoin its seed group (no checkpoint step in common)")
+    elif any("ignored" in e for e in events):
         events.append("no usable checkpoint: restarted from scratch")
     return None
 
 
 def checkpoint_steps(run_dir: Path) -> set[int]:
-    """The generator steps of ``run_dir``'s loadable checkpoints ({0}: none, a fresh start)."""
+    """The generator steps a run can resume at: its loadable checkpoints', and 0 (a fresh
+    start is always possible, so a seed group's members always share a step)."""
     payloads = [_loadable(Path(run_dir) / name, []) for name in (LATEST, PREVIOUS)]
-    steps = {p["state"]["spent"]["g_steps"] for p in payloads if p is not None}
-    return steps or {0}
+    return {p["state"]["spent"]["g_steps"] for p in payloads if p is not None} | {0}
+
+
+def group_resume_step(run_dirs: list[Path], checkpoint_every: int) -> Optional[int]:
+    """The generator step a seed group's members resume at together: the newest step all
+    of them can resume at (:func:`checkpoint_steps`), so a kill between two members'
+    checkpoint writes, or a lost node between their pushes, leaves the group whole. None
+    (each resumes at its own latest, and members at different steps train apart) when a
+    member would drop more than one checkpoint interval of training to get there."""
+    steps = [checkpoint_steps(d) for d in run_dirs]
+    if not steps:
+        return None
+    at = max(set.intersection(*steps))
+    return at if all(max(s) - at <= checkpoint_every for s in steps) else None
 
 
 def _loadable(path: Path, events: list[str]) -> Optional[dict[str, Any]]:

@@ -35,7 +35,7 @@ from ganbench.training.bookkeeping import (  # noqa: F401 (tests patch them here
     unwrap,
 )
 from ganbench.training.budget import BudgetMeter, check_budget, warn_repeated_snapshots
-from ganbench.training.checkpoint import checkpoint_steps, rng_state
+from ganbench.training.checkpoint import group_resume_step, rng_state
 from ganbench.training.device import compile_models, torch_device  # noqa: F401 (compile_models: re-exported)
 from ganbench.training.group import check_groupable, regroup, sync
 from ganbench.training.health import HealthMonitor, grad_square_norm
@@ -207,10 +207,8 @@ def train_seeds(configs: list[RunConfig], run_dirs: list[Path], *, force: bool =
             pending.append(i)
     data = load_dataset(configs[0].dataset, "train", configs[0].data_dir) if pending else None
     parts: dict = {i: [i] for i in pending}
-    if group:  # resume every member at the newest step all have a checkpoint of (a kill may fall
-        # between two members' writes); with none in common, members at different steps train apart
-        common = set.intersection(*(checkpoint_steps(run_dirs[i]) for i in pending)) if pending else set()
-        at = max(common) if common else None
+    if group:  # members resume together where they can (checkpoint.group_resume_step), else apart
+        at = group_resume_step([run_dirs[i] for i in pending], configs[0].checkpoint_every)
         members, parts = {i: start(configs[i], data, run_dirs[i], at) for i in pending}, {}
         for i in pending:
             parts.setdefault(members[i].state.spent.g_steps, []).append(i)
