@@ -42,18 +42,20 @@ def load_checkpoint(run_dir: Path, events: list[str], g_step: Optional[int] = No
     fresh start); a checkpoint ahead of it is dropped, so the files never hold a
     generation the run did not train from."""
     latest, previous = Path(run_dir) / LATEST, Path(run_dir) / PREVIOUS
+    ahead = False  # a usable checkpoint at another step than the group's
     for path in (latest, previous):
         payload = _loadable(path, events)
         if payload is None:
             continue
         if g_step is not None and payload["state"]["spent"]["g_steps"] != g_step:
+            ahead = True
             continue
         if path == previous:
             why = "latest checkpoint unusable" if g_step is None else f"to rejoin its seed group at step {g_step}"
             events.append(f"resumed from {PREVIOUS} ({why})")
             os.replace(previous, latest)  # the latest (unusable, or ahead of the group) goes
         return payload
-    if g_step == 0 and (latest.exists() or previous.exists()):
+    if ahead:  # g_step 0: the group restarts, and this member with it
         latest.unlink(missing_ok=True)
         previous.unlink(missing_ok=True)
         events.append("restarted from scratch to rejoin its seed group (no checkpoint step in common)")
