@@ -327,7 +327,8 @@ def test_a_kill_between_two_members_checkpoints_resumes_bit_for_bit(cut, tmp_pat
     monkeypatch.setattr(trainer, "checkpoint", real)
     resumed = train_seeds(configs, dirs, group=True)
     rejoined = ("resumed from checkpoint.prev.pt (to rejoin its seed group at step 5)" if cut == 10 else
-                "restarted from scratch to rejoin its seed group (no checkpoint step in common)")
+                "restarted from scratch to rejoin its seed group (the newest step all members share is a fresh "
+                "start)")
     assert rejoined in resumed[0]["resume_events"]
     for s, x, y in zip(SEEDS, resumed, reference):
         assert x["ensemble"] == y["ensemble"]
@@ -366,9 +367,29 @@ def test_rejoining_a_group_drops_the_checkpoint_ahead_of_it(tmp_path):
     assert load_checkpoint(tmp_path, events, g_step=5)["state"]["spent"]["g_steps"] == 5
     assert not (tmp_path / PREVIOUS).exists()
     assert load_checkpoint(tmp_path, [])["state"]["spent"]["g_steps"] == 5  # the step-10 file is gone
+    assert load_checkpoint(tmp_path, [], g_step=7) is None  # a step it does not hold: nothing deleted
+    assert load_checkpoint(tmp_path, [])["state"]["spent"]["g_steps"] == 5
     assert load_checkpoint(tmp_path, events, g_step=0) is None
     assert not (tmp_path / LATEST).exists()
-    assert events[-1] == "restarted from scratch to rejoin its seed group (no checkpoint step in common)"
+    assert events[-1].startswith("restarted from scratch to rejoin its seed group")
+
+
+def test_unusable_checkpoints_are_left_in_place(tmp_path):
+    """Only a group's rejoin changes files: a run alone falling back from a corrupt latest, or a
+    group restarting while a member holds only corrupt files, leaves them for inspection."""
+    from ganbench.training.checkpoint import LATEST, PREVIOUS, load_checkpoint, save_checkpoint
+
+    save_checkpoint(tmp_path, {"state": {"spent": {"g_steps": 5}}})
+    save_checkpoint(tmp_path, {"state": {"spent": {"g_steps": 10}}})
+    (tmp_path / LATEST).write_bytes(b"torn write")
+    events: list = []
+    assert load_checkpoint(tmp_path, events)["state"]["spent"]["g_steps"] == 5
+    assert (tmp_path / LATEST).read_bytes() == b"torn write" and (tmp_path / PREVIOUS).exists()
+    (tmp_path / PREVIOUS).write_bytes(b"also torn")
+    events = []
+    assert load_checkpoint(tmp_path, events, g_step=0) is None
+    assert (tmp_path / LATEST).exists() and (tmp_path / PREVIOUS).exists()
+    assert events[-1] == "no usable checkpoint: restarted from scratch"
 
 
 @pytest.mark.parametrize("kind", ["adam", "rmsprop"])

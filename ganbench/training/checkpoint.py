@@ -39,8 +39,8 @@ def load_checkpoint(run_dir: Path, events: list[str], g_step: Optional[int] = No
     """The newest loadable checkpoint, or None. Every fallback is appended to
     ``events`` so the run record says what happened. With ``g_step``, the newest
     one at that generator step (a seed group's members resume at one step; 0: a
-    fresh start); a checkpoint ahead of it is dropped, so the files never hold a
-    generation the run did not train from."""
+    fresh start), and a usable checkpoint ahead of it is dropped, so the files never
+    hold a generation the member did not train from. Without ``g_step`` no file changes."""
     latest, previous = Path(run_dir) / LATEST, Path(run_dir) / PREVIOUS
     ahead = False  # a usable checkpoint at another step than the group's
     for path in (latest, previous):
@@ -53,12 +53,14 @@ def load_checkpoint(run_dir: Path, events: list[str], g_step: Optional[int] = No
         if path == previous:
             why = "latest checkpoint unusable" if g_step is None else f"to rejoin its seed group at step {g_step}"
             events.append(f"resumed from {PREVIOUS} ({why})")
-            os.replace(previous, latest)  # the latest (unusable, or ahead of the group) goes
+            if g_step is not None:  # the latest is ahead of the group: it goes (a run alone keeps its files)
+                os.replace(previous, latest)
         return payload
-    if ahead:  # g_step 0: the group restarts, and this member with it
+    if ahead and g_step == 0:  # the group restarts, and this member with it
         latest.unlink(missing_ok=True)
         previous.unlink(missing_ok=True)
-        events.append("restarted from scratch to rejoin its seed group (no checkpoint step in common)")
+        events.append("restarted from scratch to rejoin its seed group (the newest step all members share is "
+                      "a fresh start)")
     elif any("ignored" in e for e in events):
         events.append("no usable checkpoint: restarted from scratch")
     return None
