@@ -25,7 +25,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, NamedTuple, Optional
 
 from ganbench.core.errors import GanbenchError
 from ganbench.core.io import atomic_write_bytes
@@ -122,28 +122,36 @@ def _run_on_worker(task: Task, checkpoint_dir: Optional[str], attempt: int, queu
     torch.set_num_threads(1)
     send = queue.put_nowait if queue is not None else None
     members = [_in_scratch(m, checkpoint_dir, attempt, send) for m in task.members or (task,)]
-    local = [m[0] for m in members]
-    reporters = {t.run_id: reporter for t, _, reporter, _ in members}
-    notes = {t.run_id: n for t, _, _, n in members}
+    reporters = {m.task.run_id: m.reporter for m in members}
+    notes = {m.task.run_id: m.notes for m in members}
     if task.members:
-        outcomes = execute_group(dataclasses.replace(task, members=tuple(local), force=False), callbacks=reporters,
-                                 notes=notes)
+        group = dataclasses.replace(task, members=tuple(m.task for m in members), force=False)
+        outcomes = execute_group(group, callbacks=reporters, notes=notes)
     else:
-        outcomes = [execute(local[0], callback=reporters[task.run_id], notes=notes[task.run_id])]
+        outcomes = [execute(members[0].task, callback=members[0].reporter, notes=members[0].notes)]
     by_id = {o.run_id: o for o in outcomes}
     results = []
-    for local_task, scratch, reporter, _ in members:
-        reporter.flush()
-        files = {str(p.relative_to(scratch)): p.read_bytes() for p in sorted(scratch.rglob("*"))
+    for m in members:
+        m.reporter.flush()
+        files = {str(p.relative_to(m.scratch)): p.read_bytes() for p in sorted(m.scratch.rglob("*"))
                  if p.is_file() and not p.name.startswith(_NOT_RETURNED) and not p.name.endswith(".tmp")}
-        shutil.rmtree(scratch, ignore_errors=True)
-        results.append((by_id[local_task.run_id], files))
+        shutil.rmtree(m.scratch, ignore_errors=True)
+        results.append((by_id[m.task.run_id], files))
     return results
 
 
-def _in_scratch(task: Task, checkpoint_dir: Optional[str], attempt: int, send) -> tuple:
-    """``task`` moved to this node's scratch, its checkpoint pulled from ``checkpoint_dir``:
-    (the task there, its scratch, its progress reporter, its notes on this attempt)."""
+class _InScratch(NamedTuple):
+    """A task as a worker runs it: moved to ``scratch``, with its progress reporter and its
+    notes on this attempt."""
+
+    task: Task
+    scratch: Path
+    reporter: Reporter
+    notes: tuple[str, ...]
+
+
+def _in_scratch(task: Task, checkpoint_dir: Optional[str], attempt: int, send) -> _InScratch:
+    """``task`` moved to this node's scratch, its checkpoint pulled from ``checkpoint_dir``."""
     from ganbench.suite.checkpoint_store import CheckpointStore
 
     config = task.config
@@ -161,7 +169,8 @@ def _in_scratch(task: Task, checkpoint_dir: Optional[str], attempt: int, send) -
             "no checkpoint kept (no --checkpoint-dir, or none written yet): restarted from scratch")
         notes = (f"attempt {attempt + 1}: the previous attempt was lost with its node or worker; {how}",)
     reporter = Reporter(task.run_id, _worker_label(), send, on_checkpoint=(lambda: store.push(scratch)) if store else None)
-    return dataclasses.replace(task, config=config, run_dir=str(scratch), force=False), scratch, reporter, notes
+    return _InScratch(dataclasses.replace(task, config=config, run_dir=str(scratch), force=False), scratch, reporter,
+                      notes)
 
 
 def _worker_label() -> str:

@@ -68,10 +68,11 @@ def should_group(config, policy: str) -> bool:
 
     info = _info(config.dataset, config.data_dir)
     cfg = resolve(dataclasses.replace(config, device="meta"), info.kind)
-    if policy == "auto" and not config.device.startswith("cuda") and info.kind != "points":
+    cpu_auto = policy == "auto" and not config.device.startswith("cuda")  # only what was measured faster
+    if cpu_auto and info.kind != "points":
         return False
     generator, critic = build_models(info, width=cfg.width, z_dim=cfg.z_dim, d_norm=cfg.d_norm, config=cfg)
-    if policy == "auto" and not config.device.startswith("cuda") and _widest(generator, critic) > CPU_MAX_WIDTH:
+    if cpu_auto and _widest(generator, critic) > CPU_MAX_WIDTH:
         return False
     try:
         check_groupable([cfg], [generator, critic])

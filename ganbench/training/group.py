@@ -156,8 +156,7 @@ class SeedGroup:
                                           first.g_ema.ramp, first.g_ema.per_step)
         self.streams = MemberStreams(states, self.device)
         self.index = torch.arange(len(runs), device=self.device)
-        per_slot_calls = cfg.g_per_slot and cfg.pack > 1
-        self.slot_stats = running_statistics(self.generator.template[0]) if per_slot_calls else None
+        self.slot_stats = running_statistics(self.generator.template[0]) if packs.calls_per_slot(cfg) else None
 
     def _draw(self, draw) -> Tensor:
         """``draw(run)`` for every member from its own stream, stacked."""

@@ -93,9 +93,14 @@ def real_batch(run) -> torch.Tensor:
     return batch.contiguous(memory_format=torch.channels_last) if cfg.channels_last else batch
 
 
+def calls_per_slot(config) -> bool:
+    """Whether the generator is called once per pack slot (``g_per_slot``, with packs of 2 or more)."""
+    return config.g_per_slot and config.pack > 1
+
+
 def fake_batch(run) -> torch.Tensor:
     """The generator's batch, packed as the real one (one call, or one per slot with ``g_per_slot``)."""
     z = run.sample_z()
-    if run.config.g_per_slot and run.config.pack > 1:
+    if calls_per_slot(run.config):
         return generate_per_slot(run.generator, z, run.config.pack)
     return pack_samples(run.generator(z), run.config.pack)
